@@ -1,0 +1,1 @@
+"""pytest plugin of ntkcheck (registered through the ``pytest11`` entry point). Placeholder."""
