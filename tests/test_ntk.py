@@ -1,0 +1,196 @@
+"""empirical_ntk and jacobian: the Section 4.1 decomposition against the autograd oracle of eq. (2)-(3)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ntkcheck import InvalidArgument
+from ntkcheck.data import sample_data
+from ntkcheck.linalg import lambda_min
+from ntkcheck.network import ReLUNet
+from ntkcheck.ntk import empirical_ntk, jacobian
+
+N_SAMPLES = 12
+ARCHITECTURES = [
+    (6, 1),                   # L = 1: K = X X^T
+    (6, 20, 1),               # L = 2
+    (6, 20, 15, 1),           # L = 3
+    (10, 40, 3, 40, 1),       # a bottleneck between two wide layers
+    (6, 60, 8, 8, 1),         # the wide layer first ...
+    (6, 8, 60, 8, 1),         # ... in the middle ...
+    (6, 8, 8, 60, 1),         # ... last
+    (6, 7, 9, 5, 11, 1),      # L = 5
+]
+BLOCK_SIZES = [1, 5, N_SAMPLES, 3 * N_SAMPLES]  # single rows, a ragged last block, one block, more than N
+# Structured and autograd sum the same products in different orders: both are backward stable, so they
+# agree to ~1e-15 relative; 1e-10 is the project's agreement target with room for depth and width.
+ORACLE_RTOL = 1e-10
+# Same Gram products cut into different row blocks: BLAS may reorder sums, nothing else changes.
+ROUNDING_RTOL = 1e-13
+# Central differences of a piecewise-linear function are exact away from kinks, up to cancellation
+# ~ eps * |f| / step with step 1e-6.
+FINITE_DIFFERENCE_RTOL = 1e-6
+# A PSD Gram matrix computed in float64 has eigenvalues >= -(a few eps) * ||K||.
+PSD_RTOL = 1e-12
+HYPOTHESIS_EXAMPLES = 30
+
+
+def assert_close(actual, expected, rtol, what):
+    """The one matrix comparison of this suite: relative Frobenius error, with the numbers in the message."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    scale = np.linalg.norm(expected)
+    error = np.linalg.norm(actual - expected) / scale if scale > 0 else np.linalg.norm(actual)
+    assert error <= rtol, f"{what}: relative Frobenius error {error:.3e} > {rtol:.1e} (||expected|| = {scale:.3e})"
+
+
+def data(d, n=N_SAMPLES, seed=0):
+    return sample_data("gaussian", n=n, d=d, seed=seed)
+
+
+def layer_columns(widths):
+    """The column slices of J belonging to W_1, ..., W_L (eq. (2))."""
+    offsets = np.cumsum([0] + [a * b for a, b in zip(widths[:-1], widths[1:])])
+    return [slice(start, stop) for start, stop in zip(offsets[:-1], offsets[1:])]
+
+
+@pytest.mark.parametrize("widths", ARCHITECTURES, ids=str)
+def test_structured_matches_autograd(widths):
+    net = ReLUNet(widths, init="he", seed=1)
+    X = data(widths[0])
+    assert_close(empirical_ntk(net, X), empirical_ntk(net, X, method="autograd"), ORACLE_RTOL, f"K {widths}")
+
+
+@pytest.mark.parametrize("init, betas", [("standard", None), ("he", None), ("lecun", None),
+                                         ("he", (0.3, 1.7, 0.05, 2.0))])
+def test_structured_matches_autograd_for_each_init(init, betas):
+    widths = (10, 40, 3, 40, 1)
+    net = ReLUNet(widths, init=init, betas=betas, seed=2)
+    X = data(widths[0], seed=3)
+    assert_close(empirical_ntk(net, X), empirical_ntk(net, X, method="autograd"), ORACLE_RTOL, f"K {init} {betas}")
+
+
+def test_comparison_can_fail():
+    # Negative control: dropping the W_L term of eq. (3), or the printed B_L = 1_N / sqrt(N) of Section 4.1
+    # (which scales every term by 1/N), is caught by the comparison used above.
+    widths = (6, 20, 15, 1)
+    net, X = ReLUNet(widths, seed=1), data(widths[0])
+    terms, K = empirical_ntk(net, X, per_layer=True), empirical_ntk(net, X, method="autograd")
+    with pytest.raises(AssertionError, match="relative Frobenius error"):
+        assert_close(terms[:-1].sum(axis=0), K, ORACLE_RTOL, "K without the W_L term")
+    with pytest.raises(AssertionError, match="relative Frobenius error"):
+        assert_close(terms.sum(axis=0) / N_SAMPLES, K, ORACLE_RTOL, "K with B_L = 1/sqrt(N)")
+
+
+@pytest.mark.parametrize("widths", ARCHITECTURES[1:5], ids=str)
+def test_per_layer_terms_are_the_blocks_of_J(widths):
+    net, X = ReLUNet(widths, seed=4), data(widths[0])
+    J = jacobian(net, X)
+    terms = empirical_ntk(net, X, per_layer=True)
+    oracle_terms = empirical_ntk(net, X, method="autograd", per_layer=True)
+    assert terms.shape == (net.depth, N_SAMPLES, N_SAMPLES)
+    assert_close(terms.sum(axis=0), empirical_ntk(net, X), ROUNDING_RTOL, "sum of per-layer terms")
+    for k, columns in enumerate(layer_columns(widths)):
+        block = J[:, columns]
+        assert_close(terms[k], block @ block.T, ORACLE_RTOL, f"term of W_{k + 1}")
+        assert_close(oracle_terms[k], block @ block.T, ROUNDING_RTOL, f"autograd term of W_{k + 1}")
+
+
+@pytest.mark.parametrize("method", ["structured", "autograd"])
+@pytest.mark.parametrize("per_layer", [False, True])
+@pytest.mark.parametrize("block_size", BLOCK_SIZES)
+def test_block_size_gives_the_same_matrix(method, per_layer, block_size):
+    widths = (10, 40, 3, 40, 1)
+    net, X = ReLUNet(widths, seed=5), data(widths[0])
+    full = empirical_ntk(net, X, method, per_layer=per_layer)
+    blocked = empirical_ntk(net, X, method, per_layer=per_layer, block_size=block_size)
+    assert_close(blocked, full, ROUNDING_RTOL, f"{method} per_layer={per_layer} block_size={block_size}")
+
+
+@pytest.mark.parametrize("widths", ARCHITECTURES[1:], ids=str)
+def test_jacobian_blocks_are_khatri_rao_of_features_and_backprop_vectors(widths):
+    # Section 4.1: dF_L/dvec(W_{k+1}) has rows F_k[i] (x) B_{k+1}[i]; with row-major vec, F comes first.
+    net, X = ReLUNet(widths, seed=6), data(widths[0])
+    J = jacobian(net, X)
+    assert J.shape == (N_SAMPLES, sum(a * b for a, b in zip(widths[:-1], widths[1:])))
+    pairs = zip(net.features(X), net.backprop_vectors(X), layer_columns(widths))
+    for k, (F, B, columns) in enumerate(pairs):
+        khatri_rao = np.einsum("ia,ib->iab", F, B).reshape(N_SAMPLES, -1)
+        assert_close(J[:, columns], khatri_rao, ORACLE_RTOL, f"dF_L/dvec(W_{k + 1})")
+
+
+@pytest.mark.parametrize("layer, row, column", [(0, 2, 3), (1, 4, 0), (2, 0, 0)])
+def test_jacobian_column_is_a_finite_difference(layer, row, column):
+    # Independent of autograd: perturb one weight entry and difference the outputs of eq. (1).
+    widths, step = (5, 6, 4, 1), 1e-6
+    net, X = ReLUNet(widths, seed=7), data(widths[0])
+
+    def outputs(shift):
+        weights = [w.numpy().copy() for w in net.weights]
+        weights[layer][row, column] += shift
+        return ReLUNet.from_weights(weights).outputs(X)
+
+    derivative = (outputs(step) - outputs(-step)) / (2 * step)
+    index = layer_columns(widths)[layer].start + row * widths[layer + 1] + column
+    assert_close(jacobian(net, X)[:, index], derivative, FINITE_DIFFERENCE_RTOL, f"column of W_{layer + 1}")
+
+
+def test_relu_derivative_at_zero_is_zero_in_both_methods():
+    # Integer weights and data make many pre-activations exactly 0, where sigma'(0) = 0 (Section 1) matters.
+    rng = np.random.default_rng(8)
+    weights = [rng.integers(-1, 2, size=shape).astype(float) for shape in [(4, 6), (6, 5), (5, 1)]]
+    X = rng.integers(-1, 2, size=(N_SAMPLES, 4)).astype(float)
+    net = ReLUNet.from_weights(weights)
+    assert sum(np.count_nonzero(g == 0) for g in net.preactivations(X)[:-1]) > 0
+    assert_close(empirical_ntk(net, X), empirical_ntk(net, X, method="autograd"), ORACLE_RTOL, "K at kinks")
+
+
+@st.composite
+def nets_and_data(draw):
+    depth = draw(st.integers(1, 4))
+    widths = tuple(draw(st.lists(st.integers(1, 8), min_size=depth, max_size=depth))) + (1,)
+    init = draw(st.sampled_from(["standard", "he", "lecun"]))
+    net = ReLUNet(widths, init=init, seed=draw(st.integers(0, 2**16)))
+    return net, data(widths[0], n=draw(st.integers(1, 8)), seed=draw(st.integers(0, 2**16)))
+
+
+@settings(max_examples=HYPOTHESIS_EXAMPLES, deadline=None)  # deadline off: the first vmap call warms torch up
+@given(nets_and_data())
+def test_ntk_is_a_gram_matrix(net_and_data):
+    net, X = net_and_data
+    K = empirical_ntk(net, X)
+    scale = max(np.linalg.norm(K), np.finfo(float).tiny)
+    assert_close(K, K.T, ROUNDING_RTOL, "K vs K^T")
+    assert lambda_min(K) >= -PSD_RTOL * scale
+    assert_close(np.diag(K), np.sum(jacobian(net, X) ** 2, axis=1), ORACLE_RTOL, "diag(K) vs row norms of J")
+
+
+def test_same_seed_same_matrix_different_seed_different():
+    widths = (6, 20, 15, 1)
+    X = data(widths[0])
+    first, again = (empirical_ntk(ReLUNet(widths, seed=9), X) for _ in range(2))
+    assert np.array_equal(first, again)
+    assert not np.allclose(first, empirical_ntk(ReLUNet(widths, seed=10), X))
+
+
+@pytest.mark.parametrize("kwargs, argument", [
+    ({"method": "jacobian"}, "method"),
+    ({"block_size": 0}, "block_size"),
+    ({"block_size": 2.5}, "block_size"),
+    ({"per_layer": "yes"}, "per_layer"),
+    ({"X": np.ones((4, 5))}, "X"),
+    ({"X": np.ones(6)}, "X"),
+    ({"X": np.full((4, 6), np.nan)}, "X"),
+    ({"X": np.full((4, 6), np.inf)}, "X"),
+    ({"net": "a net"}, "net"),
+])
+def test_bad_input_names_the_argument(kwargs, argument):
+    arguments = {"net": ReLUNet((6, 5, 1)), "X": data(6)} | kwargs
+    with pytest.raises(InvalidArgument, match=f"^{argument} "):
+        empirical_ntk(**arguments)
+
+
+def test_jacobian_validates_its_arguments():
+    with pytest.raises(InvalidArgument, match="X must have 6 columns"):
+        jacobian(ReLUNet((6, 5, 1)), np.ones((3, 2)))
+    with pytest.raises(InvalidArgument, match="net"):
+        jacobian(None, np.ones((3, 6)))
