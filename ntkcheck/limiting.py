@@ -1,0 +1,240 @@
+"""The limiting NTK K^(L) of a deep ReLU net: recursion (9)-(10), Lemma 3.1 (11)-(12), unrolled form (13).
+
+Three computations of the same matrices, so that each can be the oracle of another:
+``closed_form`` evaluates the Gaussian expectations of (9)-(10) with the arc-cosine kernels of
+degree 1 and 0 (``arccos_step``); ``monte_carlo`` estimates the expectations of Lemma 3.1 by
+sampling w, exactly as printed in (11)-(12); ``unrolled`` sums the products of (13) instead of
+running the recursion (12).
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from ntkcheck._validate import InvalidArgument, as_choice, as_int, as_matrix, as_seed, as_symmetric_matrix
+from ntkcheck.linalg import psd_sqrt
+
+KERNEL_METHODS = ("closed_form", "monte_carlo")
+NTK_METHODS = KERNEL_METHODS + ("unrolled",)
+
+# A Monte Carlo batch holds at most this many float64 entries (32 MiB) of the (batch, N)
+# sample matrix, so memory stays bounded whatever ``samples`` is.
+_BATCH_ENTRIES = 1 << 22
+
+
+class LimitingKernels(NamedTuple):
+    """The matrices of (9)-(12), each (N, N), listed by level: G[l-1] = G^(l), Gdot[l-1] = Gdot^(l),
+    K[l-1] = K^(l) for l = 1..L; Gdot[0] is None, as Gdot^(1) is not defined in the paper."""
+
+    G: list[np.ndarray]
+    Gdot: list[np.ndarray | None]
+    K: list[np.ndarray]
+
+
+def arccos_step(G) -> tuple[np.ndarray, np.ndarray]:
+    """One level of (9)-(10): (G_next, Gdot_next) from a p.s.d. matrix G of shape (N, N).
+
+    G_next_ij = 2 E[sigma(u) sigma(v)] and Gdot_next_ij = 2 E[sigma'(u) sigma'(v)] with
+    (u, v) ~ N(0, [[G_ii, G_ij], [G_ij, G_jj]]), in closed form (arc-cosine kernels of degree 1
+    and 0): with c = G_ij / sqrt(G_ii G_jj) and theta = arccos(c),
+    G_next_ij = sqrt(G_ii G_jj) (sin theta + (pi - theta) cos theta) / pi and
+    Gdot_next_ij = (pi - theta) / pi.
+
+    The diagonal is set exactly (G_next_ii = G_ii, Gdot_next_ii = 1), as the proof of Theorem 3.2
+    uses Gdot_ii = 1. A zero row (G_ii = 0, so u = 0 a.s.) gives zero rows in both outputs, since
+    sigma(0) = sigma'(0) = 0. c is clipped to [-1, 1] (rounding can push it out) and theta is
+    taken as atan2(sqrt((1 - c)(1 + c)), c): this gives theta and sin theta to full relative
+    precision for the given c, also near c = +-1 where 1 - c^2 would cancel. The remaining
+    sensitivity of Gdot near c = 1 (d theta / dc ~ 1 / sqrt(1 - c)) is that of the kernel
+    itself, not of the evaluation; G_next stays well conditioned there.
+
+    Returns two (N, N) float64 arrays, symmetric to the last bit. Cost O(N^2) elementwise
+    operations, about six (N, N) temporaries.
+    """
+    G = as_symmetric_matrix(G, "G")
+    diagonal = np.diag(G)
+    if np.any(diagonal < 0):
+        raise InvalidArgument(f"G must be positive semidefinite, got a negative diagonal entry "
+                              f"{float(diagonal.min()):.3g}")
+    return _arccos_step(G)
+
+
+def _arccos_step(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    diagonal = np.diag(G).copy()
+    norms = np.sqrt(diagonal)
+    scale = np.multiply.outer(norms, norms)  # sqrt(G_ii G_jj), symmetric to the last bit
+    cosine = np.divide(G, scale, out=np.zeros_like(G), where=scale > 0)
+    np.clip(cosine, -1.0, 1.0, out=cosine)
+    sine = 1.0 + cosine
+    work = 1.0 - cosine
+    sine *= work
+    np.sqrt(sine, out=sine)
+    angle_gap = np.arctan2(sine, cosine, out=work)
+    np.subtract(math.pi, angle_gap, out=angle_gap)  # now pi - theta
+    g_next = cosine  # reuse: (sin theta + (pi - theta) cos theta) / pi, then times sqrt(G_ii G_jj)
+    g_next *= angle_gap
+    g_next += sine
+    g_next /= math.pi  # before scaling, so that c = 1 gives exactly pi / pi = 1 and G_next_ij = G_ij
+    g_next *= scale
+    g_dot = angle_gap
+    g_dot /= math.pi
+    np.fill_diagonal(g_next, diagonal)
+    np.fill_diagonal(g_dot, 1.0)
+    zero = diagonal == 0
+    if np.any(zero):
+        g_dot[zero, :] = 0.0
+        g_dot[:, zero] = 0.0
+    return g_next, g_dot
+
+
+def limiting_kernels(X, depth, method: str = "closed_form", samples=None, seed=None, *,
+                     chained: bool = False) -> LimitingKernels:
+    """All matrices G^(l), Gdot^(l), K^(l), l = 1..L, of (9)-(12) for data X of shape (N, d).
+
+    ``method="closed_form"``: the recursion (9)-(10) through ``arccos_step``. Cost L - 1 steps of
+    O(N^2) plus the Gram matrix X X^T, O(N^2 d); memory 3L (N, N) arrays.
+
+    ``method="monte_carlo"``: Lemma 3.1 as printed. G^(1) = X X^T; G^(2) = 2 E[sigma(Xw) sigma(Xw)^T]
+    with w ~ N(0, I_d); G^(l) for l >= 3 and Gdot^(l) for l >= 2 average sigma and sigma' (with
+    sigma'(0) = 0) of sqrt(G^(l-1)) w, w ~ N(0, I_N), over ``samples`` draws of w (eq. (11), (12)),
+    and K follows from the recursion (12). By default level l samples through the *exact*
+    (closed-form) G^(l-1): the lemma is an identity between exact matrices, so each estimate then
+    carries the Monte Carlo error of one expectation only, of order 1/sqrt(samples).
+    ``chained=True`` samples through the Monte Carlo G^(l-1) instead, which is what a simulation
+    that never knew the closed form would do; errors then accumulate across levels. The draws
+    come from ``numpy.random.default_rng(seed)``, one batch of w after the other as rows of a
+    (batch, N) matrix, so the result does not depend on the batch size. Cost per level: an
+    eigendecomposition O(N^3) for sqrt(G^(l-1)) and O(samples N^2) in matrix products, in batches
+    of at most 2^22 entries.
+
+    Returns a ``LimitingKernels(G, Gdot, K)`` of lists of (N, N) float64 arrays (Gdot[0] is None).
+    """
+    X, depth, method, samples, seed = _check_arguments(X, depth, method, KERNEL_METHODS, samples, seed)
+    exact = list(_closed_form_levels(X, depth))
+    if method == "closed_form":
+        G = [g for g, _ in exact]
+        Gdot = [g_dot for _, g_dot in exact]
+    else:
+        G, Gdot = _monte_carlo_levels(X, [g for g, _ in exact], samples, np.random.default_rng(seed), chained)
+    return LimitingKernels(G, Gdot, _recursion_12(G, Gdot))
+
+
+def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None) -> np.ndarray:
+    """The limiting NTK K^(L) of (9), shape (N, N), for data X of shape (N, d) and depth L >= 1.
+
+    ``method="closed_form"``: recursion (9)-(10), keeping only the current level in memory;
+    cost O(N^2 d) for X X^T plus L - 1 arc-cosine steps of O(N^2).
+    ``method="monte_carlo"``: Lemma 3.1 (11)-(12) by sampling, see ``limiting_kernels`` (needs
+    ``samples`` and ``seed``; each level samples through the exact G^(l-1)).
+    ``method="unrolled"``: the closed-form G^(l), Gdot^(l) combined by (13),
+    K^(L) = G^(L) + sum_{l=1}^{L-1} G^(l) o Gdot^(l+1) o ... o Gdot^(L), an independent check of
+    the recursion (12); cost O(L^2 N^2).
+    """
+    X, depth, method, samples, seed = _check_arguments(X, depth, method, NTK_METHODS, samples, seed)
+    if method == "monte_carlo":
+        return limiting_kernels(X, depth, method, samples, seed).K[-1]
+    if method == "unrolled":
+        levels = list(_closed_form_levels(X, depth))
+        return _unrolled_13([g for g, _ in levels], [g_dot for _, g_dot in levels])
+    kernel = None
+    for g, g_dot in _closed_form_levels(X, depth):
+        kernel = g.copy() if g_dot is None else _ntk_step(kernel, g_dot, g)
+    return kernel
+
+
+def _check_arguments(X, depth, method, methods, samples, seed):
+    X = as_matrix(X, "X")
+    depth = as_int(depth, "depth", minimum=1)
+    method = as_choice(method, "method", methods)
+    if method == "monte_carlo":
+        if samples is None or seed is None:
+            raise InvalidArgument("method='monte_carlo' needs samples (an int >= 1) and seed (an int >= 0), "
+                                  f"got samples={samples!r}, seed={seed!r}")
+        samples = as_int(samples, "samples", minimum=1)
+        seed = as_seed(seed, "seed")
+    elif samples is not None or seed is not None:
+        raise InvalidArgument(f"samples and seed are only used by method='monte_carlo', got method={method!r} "
+                              f"with samples={samples!r}, seed={seed!r}")
+    return X, depth, method, samples, seed
+
+
+def _closed_form_levels(X: np.ndarray, depth: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Yield (G^(l), Gdot^(l)) for l = 1..L by (9)-(10); Gdot^(1) is None."""
+    g = X @ X.T
+    yield g, None
+    for _ in range(depth - 1):
+        g, g_dot = _arccos_step(g)
+        yield g, g_dot
+
+
+def _monte_carlo_levels(X, exact_G, samples, rng, chained):
+    """G^(l), Gdot^(l) of Lemma 3.1 by sampling; level l samples through exact_G[l-2] unless chained."""
+    G, Gdot = [exact_G[0]], [None]
+    for level in range(2, len(exact_G) + 1):
+        previous = G[-1] if chained else exact_G[level - 2]
+        root = psd_sqrt(previous)
+        if level == 2:  # (11) prints G^(2) through X w, w ~ N(0, I_d), and (12) Gdot^(2) through sqrt(G^(1)) w
+            g, _ = _sampled_moments(X, samples, rng)
+            _, g_dot = _sampled_moments(root, samples, rng)
+        else:
+            g, g_dot = _sampled_moments(root, samples, rng)
+        G.append(g)
+        Gdot.append(g_dot)
+    return G, Gdot
+
+
+def _sampled_moments(factor: np.ndarray, samples: int, rng: np.random.Generator, *,
+                     with_stderr: bool = False):
+    """Sample means of 2 sigma(s) sigma(s)^T and 2 sigma'(s) sigma'(s)^T over s = factor @ w,
+    w ~ N(0, I_m) for factor of shape (N, m), drawn as rows of (batch, m) matrices.
+
+    With ``with_stderr`` also returns the entrywise standard errors of both means, estimated from
+    the same samples (one more (N, batch) x (batch, N) product per batch for sigma; for sigma' the
+    summands are 0 or 2, so their variance follows from the mean).
+    """
+    n, m = factor.shape
+    batch = max(1, min(samples, _BATCH_ENTRIES // max(n, m)))
+    relu_sum = np.zeros((n, n))
+    step_sum = np.zeros((n, n))
+    relu_square_sum = np.zeros((n, n)) if with_stderr else None
+    for start in range(0, samples, batch):
+        s = rng.standard_normal((min(batch, samples - start), m)) @ factor.T
+        step = (s > 0).astype(np.float64)  # sigma'(0) = 0
+        relu = np.maximum(s, 0.0, out=s)
+        relu_sum += relu.T @ relu
+        step_sum += step.T @ step
+        if with_stderr:
+            relu *= relu
+            relu_square_sum += relu.T @ relu
+    g = (2.0 / samples) * relu_sum
+    g_dot = (2.0 / samples) * step_sum
+    if not with_stderr:
+        return g, g_dot
+    dof = max(samples - 1, 1)
+    g_se = np.sqrt(np.maximum((4.0 / samples) * relu_square_sum - g * g, 0.0) / dof)
+    g_dot_se = np.sqrt(np.maximum(2.0 * g_dot - g_dot * g_dot, 0.0) / dof)
+    return g, g_dot, g_se, g_dot_se
+
+
+def _ntk_step(kernel: np.ndarray, g_dot: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """K^(l) = K^(l-1) o Gdot^(l) + G^(l), eq. (12)."""
+    return kernel * g_dot + g
+
+
+def _recursion_12(G, Gdot) -> list[np.ndarray]:
+    K = [G[0].copy()]
+    for g, g_dot in zip(G[1:], Gdot[1:]):
+        K.append(_ntk_step(K[-1], g_dot, g))
+    return K
+
+
+def _unrolled_13(G, Gdot) -> np.ndarray:
+    total = G[-1].copy()
+    for l in range(len(G) - 1):  # G[l] = G^(l+1), multiplied by Gdot^(l+2) ... Gdot^(L)
+        term = G[l].copy()
+        for g_dot in Gdot[l + 1:]:
+            term *= g_dot
+        total += term
+    return total
