@@ -1,0 +1,366 @@
+"""The kinds of check a claim module runs; each returns a :class:`~ntkcheck.records.Record` with a verdict.
+
+=========== ================================== =========================================================
+kind        claim shape                        verdict rule
+=========== ================================== =========================================================
+identity    an exact formula (e.g. eq. (13)    PASS iff |computed - reference| <= atol + rtol |reference|
+            = eq. (9)-(10), Lemma 3.1)         entrywise; FAIL otherwise
+inequality  a bound lhs >= rhs per instance    PASS iff no instance has lhs < rhs - (atol + rtol |rhs|)
+            (e.g. Schur's bound in Thm 3.2)
+scaling     a power law y ~ x^expected         equivalence rule on the (1 - alpha) slope interval
+            (e.g. lambda_min = Theta(d))       [lo, hi]: PASS iff inside expected +- tol, FAIL iff wholly
+                                               outside, INCONCLUSIVE otherwise (with trials needed)
+band        Theta(.) with explicit constants   PASS iff every ratio in [lo, hi] and every drift slope of
+                                               log ratio passes the scaling rule at 0 +- drift_tol
+probability "w.p. at least p"                  Clopper-Pearson [lo, hi]: FAIL iff hi < p, PASS iff
+                                               lo >= p - tol, INCONCLUSIVE otherwise
+=========== ================================== =========================================================
+
+Every record states its *resolution*: what the check would detect at the budget used. The checks know
+nothing about NTKs; the interval methods are described in :mod:`ntkcheck.stats`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ntkcheck import stats
+from ntkcheck._validate import InvalidArgument, as_int, as_positive_float
+from ntkcheck.records import Record, Verdict
+
+ALPHA = stats.ALPHA
+
+
+def _text(value, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _nonnegative(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 \
+            or not np.isfinite(value):
+        raise InvalidArgument(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _alpha(value) -> float:
+    value = as_positive_float(value, "alpha")
+    if value >= 0.5:
+        raise InvalidArgument(f"alpha must be in (0, 0.5) (two-sided level), got {value}")
+    return value
+
+
+def _array(value, name: str, *, ndim: int | None = None) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{name} must be an array of real numbers, got {type(value).__name__}") from exc
+    if array.size == 0:
+        raise InvalidArgument(f"{name} must not be empty")
+    if ndim is not None and array.ndim != ndim:
+        raise InvalidArgument(f"{name} must be {ndim}-D, got shape {array.shape}")
+    return array
+
+
+def _positive(array: np.ndarray, name: str) -> np.ndarray:
+    bad = ~(np.isfinite(array) & (array > 0))
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InvalidArgument(f"{name} must be finite and > 0 (its logarithm is fitted), got "
+                              f"{int(bad.sum())} bad value(s), first {array[first]!r} at index {first}")
+    return array
+
+
+def _trials_matrix(y, name: str, grid_points: int) -> np.ndarray:
+    """``y`` as (G, T): one row per grid point, one column per trial; a 1-D y is one trial per point."""
+    y = _array(y, name)
+    y = y[:, None] if y.ndim == 1 else y
+    if y.ndim != 2 or y.shape[0] != grid_points:
+        raise InvalidArgument(f"{name} must have shape (G, T) = ({grid_points}, trials) or ({grid_points},)"
+                              f", got {y.shape}")
+    return y
+
+
+def _record(kind, name, reason, *, tolerance, verdict, measured, expected, resolution, numbers,
+            detail="") -> Record:
+    message = (f"{kind} check {name!r}: {verdict.value}. Measured {measured}; expected {expected} "
+               f"(tolerance: {reason}). {detail}Resolution: {resolution}.")
+    return Record(name=name, kind=kind, measured=measured, expected=expected, tolerance=tolerance,
+                  reason=reason, verdict=verdict, resolution=resolution, numbers=numbers, message=message)
+
+
+def identity(computed, reference, *, rtol, atol=0.0, name, reason) -> Record:
+    """Arrays agree entrywise: |computed - reference| <= atol + rtol |reference| (numpy's allclose rule).
+
+    Reports the max relative error (max |c - r| / |r|) and the relative Frobenius error ||c - r|| / ||r||.
+    A NaN or inf in either array is a FAIL. Shapes must match exactly (no broadcasting). Cost O(size).
+    """
+    name, reason = _text(name, "name"), _text(reason, "reason")
+    rtol, atol = _nonnegative(rtol, "rtol"), _nonnegative(atol, "atol")
+    computed, reference = _array(computed, "computed"), _array(reference, "reference")
+    if computed.shape != reference.shape:
+        raise InvalidArgument(f"computed and reference must have the same shape, got {computed.shape} "
+                              f"and {reference.shape}")
+    error = np.abs(computed - reference)
+    allowed = atol + rtol * np.abs(reference)
+    nonfinite = int(np.count_nonzero(~np.isfinite(error)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(error == 0, 0.0, error / np.abs(reference))
+        excess = np.where(error == 0, 0.0, error / allowed)
+    violations = int(np.count_nonzero(~(error <= allowed)))
+    worst = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(excess), excess, np.inf))), error.shape)
+    ref_norm = float(np.linalg.norm(reference))
+    frobenius = float(np.linalg.norm(computed - reference)) / ref_norm if ref_norm else float(np.nan)
+    verdict = Verdict.PASS if violations == 0 else Verdict.FAIL
+    measured = f"max rel err {np.nanmax(relative):.3g}, rel Frobenius {frobenius:.3g}"
+    detail = "" if verdict is Verdict.PASS else (
+        f"{violations} of {error.size} entries out of tolerance ({nonfinite} non-finite); worst at "
+        f"{tuple(int(i) for i in worst)}: computed {float(computed[worst])!r}, "
+        f"reference {float(reference[worst])!r}. ")
+    return _record("identity", name, reason, tolerance={"rtol": rtol, "atol": atol}, verdict=verdict,
+                   measured=measured, expected=f"rtol {rtol:.3g}, atol {atol:.3g}",
+                   resolution=f"an entrywise error above {atol:.3g} + {rtol:.3g}*|reference|",
+                   numbers={"shape": list(error.shape), "max_abs_error": np.nanmax(error),
+                            "max_rel_error": np.nanmax(relative), "rel_frobenius_error": frobenius,
+                            "violations": violations, "nonfinite": nonfinite,
+                            "worst_index": list(worst), "rtol": rtol, "atol": atol},
+                   detail=detail)
+
+
+def _margins(lhs, rhs):
+    lhs, rhs = np.broadcast_arrays(_array(lhs, "lhs"), _array(rhs, "rhs"))
+    margin = (lhs - rhs).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(margin == 0, 0.0, margin / np.abs(rhs.ravel()))
+    return lhs.ravel(), rhs.ravel(), margin, relative
+
+
+def inequality(lhs, rhs, *, rtol=0.0, atol=0.0, name, reason) -> Record:
+    """The claim lhs >= rhs for every instance (arrays of instances, broadcast together).
+
+    An instance violates the claim when lhs < rhs - (atol + rtol |rhs|) (the slack absorbs rounding)
+    or when either side is NaN/inf. PASS iff there are no violations. Reports the number of violations
+    and the smallest margin lhs - rhs, absolute and relative to |rhs|. Cost O(instances).
+    To let hypothesis search for violations, call :func:`target_margin` inside the property test.
+    """
+    name, reason = _text(name, "name"), _text(reason, "reason")
+    rtol, atol = _nonnegative(rtol, "rtol"), _nonnegative(atol, "atol")
+    lhs, rhs, margin, relative = _margins(lhs, rhs)
+    violated = ~(margin >= -(atol + rtol * np.abs(rhs)))
+    violations = int(np.count_nonzero(violated))
+    worst = int(np.nanargmin(np.where(np.isnan(relative), -np.inf, relative)))
+    verdict = Verdict.PASS if violations == 0 else Verdict.FAIL
+    measured = (f"{violations} violations in {margin.size}; min margin {np.nanmin(margin):.3g} "
+                f"(rel {relative[worst]:.3g})")
+    detail = "" if verdict is Verdict.PASS else (
+        f"Worst instance #{worst}: lhs {float(lhs[worst])!r} < rhs {float(rhs[worst])!r}. ")
+    return _record("inequality", name, reason, tolerance={"rtol": rtol, "atol": atol}, verdict=verdict,
+                   measured=measured, expected=f"lhs >= rhs (slack {atol:.3g} + {rtol:.3g}|rhs|)",
+                   resolution=f"a violation deeper than {atol:.3g} + {rtol:.3g}*|rhs| in any of "
+                              f"{margin.size} instances",
+                   numbers={"instances": margin.size, "violations": violations,
+                            "min_margin": np.nanmin(margin), "min_rel_margin": relative[worst],
+                            "worst_instance": worst, "worst_lhs": lhs[worst], "worst_rhs": rhs[worst],
+                            "rtol": rtol, "atol": atol},
+                   detail=detail)
+
+
+def target_margin(lhs, rhs, *, label: str = "relative margin lhs/rhs - 1") -> float:
+    """Steer a hypothesis search towards violations of lhs >= rhs; return the smallest relative margin.
+
+    Calls ``hypothesis.target`` on minus the smallest relative margin (hypothesis maximizes a target), so
+    the search prefers inputs that bring the bound close to failing. Use it inside an ``@given`` test::
+
+        @given(d=st.integers(2, 50), seed=st.integers(0, 2**32 - 1))
+        def test_schur_bound(d, seed):
+            lhs, rhs = ...
+            checks.target_margin(lhs, rhs)
+            rec = checks.inequality(lhs, rhs, rtol=1e-12, name="...", reason="...")
+            assert rec.passed, rec.message
+    """
+    import hypothesis  # a test-time dependency: imported only when a property test calls this
+
+    relative = _margins(lhs, rhs)[3]
+    smallest = float(np.nanmin(np.where(np.isnan(relative), -np.inf, relative)))
+    hypothesis.target(float(np.clip(-smallest, -1e300, 1e300)), label=label)  # target needs finite
+    return smallest
+
+
+def _equivalence(lower: float, upper: float, expected: float, tol: float) -> Verdict:
+    if expected - tol <= lower and upper <= expected + tol:
+        return Verdict.PASS
+    if upper < expected - tol or lower > expected + tol:
+        return Verdict.FAIL
+    return Verdict.INCONCLUSIVE
+
+
+def _needed(fit: stats.SlopeFit, k: int, expected: float, tol: float, trials: int) -> int | None:
+    """Trials per point that would decide an inconclusive slope at its current estimate: the interval
+    must shrink to the distance between the estimate and the nearer edge of expected +- tol."""
+    target = abs(tol - abs(float(fit.slopes[k]) - expected))
+    return stats.trials_needed(float(fit.half_width[k]), trials, target)
+
+
+def _fit_notes(fit: stats.SlopeFit, needed, trials: int, alpha: float) -> str:
+    notes = ""
+    if fit.method == "residuals":
+        notes += ("One value per grid point: the interval comes from the scatter around the line, "
+                  "so add trials or grid points. ")
+    elif needed is not None:
+        notes += f"About {needed} trials per point (now {trials}) would decide at the current estimate. "
+    if fit.lack_of_fit_p is not None and fit.lack_of_fit_p < alpha:
+        notes += (f"The log-log curve bends (lack-of-fit p = {fit.lack_of_fit_p:.2g}): the slope is the "
+                  "least-squares exponent over this grid. ")
+    return notes
+
+
+def _interval(fit: stats.SlopeFit, k: int) -> str:
+    return f"{fit.slopes[k]:.3g} [{fit.lower[k]:.3g}, {fit.upper[k]:.3g}]"
+
+
+def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA) -> Record:
+    """A power law: the slope of log y against log x equals ``expected`` up to ``tol``.
+
+    x: (G,) positive grid; y: (G, T) positive values, T trials per grid point (or (G,) for T = 1).
+    The slope and its (1 - alpha) interval come from :func:`ntkcheck.stats.fit_log_slopes` (Welch error
+    from the trials; see there for why not the pooled regression error). Equivalence rule: PASS when the
+    interval lies inside expected +- tol, FAIL when it lies wholly outside, INCONCLUSIVE otherwise (the
+    message gives the trials per point that would decide). Resolution: tol + 2 * half-width (the
+    smallest exponent error declared FAIL with probability ~1 - alpha/2). Cost O(G T).
+    """
+    name, reason = _text(name, "name"), _text(reason, "reason")
+    tol, alpha = _nonnegative(tol, "tol"), _alpha(alpha)
+    if isinstance(expected, bool) or not isinstance(expected, numbers.Real):
+        raise InvalidArgument(f"expected must be a real number (the claimed exponent), got {expected!r}")
+    expected = float(expected)
+    x = _positive(_array(x, "x", ndim=1), "x")
+    y = _positive(_trials_matrix(y, "y", x.size), "y")
+    fit = stats.fit_log_slopes(np.log(x)[:, None], np.log(y), alpha)
+    verdict = _equivalence(float(fit.lower[0]), float(fit.upper[0]), expected, tol)
+    trials = y.shape[1]
+    needed = _needed(fit, 0, expected, tol, trials) if verdict is Verdict.INCONCLUSIVE else None
+    resolution = tol + 2.0 * float(fit.half_width[0])
+    return _record(
+        "scaling", name, reason, tolerance=tol, verdict=verdict,
+        measured=f"slope {_interval(fit, 0)}", expected=f"{expected:.3g} +- {tol:.3g}",
+        resolution=f"|slope - {expected:.3g}| > {resolution:.3g} ({trials} trials x {x.size} points, "
+                   f"{100 * (1 - alpha):.3g}% interval)",
+        numbers={"x": x, "mean_log_y": np.log(y).mean(axis=1),
+                 "sd_log_y": np.log(y).std(axis=1, ddof=1) if trials > 1 else None,
+                 "slope": fit.slopes[0], "stderr": fit.stderr[0], "df": fit.df[0], "lower": fit.lower[0],
+                 "upper": fit.upper[0], "half_width": fit.half_width[0], "alpha": alpha,
+                 "expected": expected, "tol": tol, "trials": trials, "grid_points": x.size,
+                 "lack_of_fit_p": fit.lack_of_fit_p, "method": fit.method,
+                 "min_detectable_error": resolution, "trials_needed": needed},
+        detail=_fit_notes(fit, needed, trials, alpha))
+
+
+def band(params, ratios, *, band, drift_tol, name, reason, alpha=ALPHA) -> Record:
+    """A Theta(.) claim with explicit constants: quantity / predicted scale stays within ``band``.
+
+    params: dict name -> (G,) positive values of each parameter at the G grid points (a parameter with
+    one value is held fixed and not fitted); ratios: (G, T) quantity / predicted scale (or (G,)).
+    PASS when every ratio lies in band = (lo, hi) AND, for each varied parameter, the slope of log ratio
+    against log parameter (one multiple regression over all varied parameters, intervals as in
+    :func:`ntkcheck.stats.fit_log_slopes`) passes the equivalence rule at 0 +- drift_tol: the ratio must
+    neither leave the band nor drift (a ratio growing like log N is a missed factor). FAIL when a ratio
+    leaves the band or a drift interval lies wholly outside +- drift_tol. Cost O(G T + G K^2).
+    """
+    name, reason = _text(name, "name"), _text(reason, "reason")
+    drift_tol, alpha = _nonnegative(drift_tol, "drift_tol"), _alpha(alpha)
+    lo, hi = _array(band, "band", ndim=1) if np.size(band) == 2 else (np.nan, np.nan)
+    if not 0 < lo < hi < np.inf:
+        raise InvalidArgument(f"band must be a pair (lo, hi) with 0 < lo < hi, got {band!r}")
+    if not isinstance(params, dict) or not params:
+        raise InvalidArgument(f"params must be a non-empty dict name -> (G,) values, got {params!r}")
+    grid = {_text(k, "params key"): _positive(_array(v, f"params[{k!r}]", ndim=1), f"params[{k!r}]")
+            for k, v in params.items()}
+    sizes = {v.size for v in grid.values()}
+    if len(sizes) != 1:
+        raise InvalidArgument(f"every params array must have the same length G, got lengths {sorted(sizes)}")
+    ratios = _trials_matrix(ratios, "ratios", sizes.pop())
+    outside = int(np.count_nonzero(~((ratios >= lo) & (ratios <= hi))))
+    varied = [k for k, v in grid.items() if np.ptp(v) > 0]
+    numbers_ = {"band": [lo, hi], "drift_tol": drift_tol, "alpha": alpha, "params": grid,
+                "varied": varied, "min_ratio": np.nanmin(ratios), "max_ratio": np.nanmax(ratios),
+                "outside_band": outside, "trials": ratios.shape[1], "drift": {}}
+    drift_verdicts, notes, measured_drift = [], "", []
+    if varied and np.all(ratios > 0):
+        fit = stats.fit_log_slopes(np.column_stack([np.log(grid[k]) for k in varied]), np.log(ratios), alpha)
+        for k, param in enumerate(varied):
+            verdict_k = _equivalence(float(fit.lower[k]), float(fit.upper[k]), 0.0, drift_tol)
+            needed = (_needed(fit, k, 0.0, drift_tol, ratios.shape[1])
+                      if verdict_k is Verdict.INCONCLUSIVE else None)
+            drift_verdicts.append(verdict_k)
+            measured_drift.append(f"drift {param} {_interval(fit, k)}")
+            notes += f"Drift in {param}: {verdict_k.value}. " + _fit_notes(fit, needed, ratios.shape[1], alpha)
+            numbers_["drift"][param] = {"slope": fit.slopes[k], "lower": fit.lower[k], "upper": fit.upper[k],
+                                        "half_width": fit.half_width[k], "df": fit.df[k],
+                                        "verdict": verdict_k, "trials_needed": needed}
+        numbers_["lack_of_fit_p"], numbers_["method"] = fit.lack_of_fit_p, fit.method
+        resolution = f"a drift slope beyond {drift_tol + 2 * float(np.max(fit.half_width)):.3g}, " \
+                     f"any ratio outside [{lo:.3g}, {hi:.3g}]"
+    else:
+        resolution = f"any ratio outside [{lo:.3g}, {hi:.3g}] (no drift fitted)"
+    if outside or Verdict.FAIL in drift_verdicts:
+        verdict = Verdict.FAIL
+    elif all(v is Verdict.PASS for v in drift_verdicts):
+        verdict = Verdict.PASS
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    if outside:
+        notes = f"{outside} of {ratios.size} ratios outside the band. " + notes
+    return _record("band", name, reason, tolerance={"band": [lo, hi], "drift_tol": drift_tol},
+                   verdict=verdict,
+                   measured="; ".join([f"ratio in [{np.nanmin(ratios):.3g}, {np.nanmax(ratios):.3g}]"]
+                                      + measured_drift),
+                   expected=f"ratio in [{lo:.3g}, {hi:.3g}], |drift| <= {drift_tol:.3g}",
+                   resolution=resolution, numbers=numbers_, detail=notes)
+
+
+def probability(successes, trials, *, p, tol=0.0, name, reason, alpha=ALPHA) -> Record:
+    """"With probability at least p": ``successes`` out of ``trials`` independent trials.
+
+    With the exact (1 - alpha) Clopper-Pearson interval [lo, hi]: FAIL when hi < p (the data reject the
+    claim); PASS when lo >= p - tol; INCONCLUSIVE otherwise. ``tol`` is the declared shortfall the check
+    tolerates. It is what makes a PASS affordable: with no failure in n trials lo = (alpha/2)^(1/n), so
+    PASS needs n >= log(alpha/2) / log(p - tol) trials (p = 0.9, alpha = 0.01: 51 trials at tol = 0,
+    24 at tol = 0.1). Resolution: the smallest shortfall p - q of the true probability q declared FAIL
+    with probability >= 1 - alpha/2 (:func:`ntkcheck.stats.min_detectable_shortfall`). Cost O(1).
+    """
+    name, reason = _text(name, "name"), _text(reason, "reason")
+    trials = as_int(trials, "trials", minimum=1)
+    successes = as_int(successes, "successes", minimum=0)
+    if successes > trials:
+        raise InvalidArgument(f"successes must be <= trials = {trials}, got {successes}")
+    p, alpha = as_positive_float(p, "p"), _alpha(alpha)
+    tol = _nonnegative(tol, "tol")
+    if p > 1 or tol >= p:
+        raise InvalidArgument(f"p must be in (0, 1] and tol in [0, p), got p = {p}, tol = {tol}")
+    lower, upper = stats.clopper_pearson(successes, trials, alpha)
+    rate = successes / trials
+    if upper < p:
+        verdict = Verdict.FAIL
+    elif lower >= p - tol:
+        verdict = Verdict.PASS
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    needed = {goal: stats.probability_trials_needed(p, tol, rate, goal, alpha) for goal in ("pass", "fail")}
+    reachable = {goal: n for goal, n in needed.items() if n is not None}
+    detail = ""
+    if verdict is Verdict.INCONCLUSIVE:
+        detail = ("At the observed rate no trial count decides. " if not reachable else
+                  "At the observed rate about " + " or ".join(f"{n} trials would give {goal.upper()}"
+                                                              for goal, n in reachable.items()) + ". ")
+    shortfall = stats.min_detectable_shortfall(trials, p, alpha)
+    return _record("probability", name, reason, tolerance=tol, verdict=verdict,
+                   measured=f"{successes}/{trials} = {rate:.3g} [{lower:.3g}, {upper:.3g}]",
+                   expected=f">= {p:.3g} (tol {tol:.3g})",
+                   resolution=f"P(success) <= {p - shortfall:.3g} (shortfall {shortfall:.3g}) at "
+                              f"{trials} trials",
+                   numbers={"successes": successes, "trials": trials, "rate": rate, "lower": lower,
+                            "upper": upper, "p": p, "tol": tol, "alpha": alpha,
+                            "min_detectable_shortfall": shortfall, "trials_needed": needed},
+                   detail=detail)
