@@ -1,0 +1,200 @@
+"""Tests of the pytest plugin (through pytester: a tiny claim module run in-process, and once under
+pytest-xdist in a subprocess), plus the seed derivation and profile selection it relies on."""
+import json
+
+import pytest
+
+from ntkcheck import profiles, seeding
+from ntkcheck._validate import InvalidArgument
+
+pytest_plugins = ["pytester"]
+
+CLAIM_MODULE = '''
+import numpy as np
+import pytest
+from ntkcheck import checks
+
+pytestmark = pytest.mark.claim("Theorem 3.2")
+GRID = np.geomspace(64.0, 640.0, 6)
+TRIALS = {"smoke": 3, "full": 7}
+
+
+def noisy_power(claim, slope):
+    trials = claim.pick(TRIALS)
+    return GRID[:, None] ** slope * np.exp(0.1 * claim.rng.standard_normal((GRID.size, trials)))
+
+
+def test_linear(claim):
+    y = noisy_power(claim, 1.0)
+    claim.record(checks.scaling(GRID, y, expected=1.0, tol=0.3, name="y vs x", reason="synthetic"))
+    claim.record(checks.inequality(y, 0.0, name="y positive", reason="synthetic"))
+
+
+@pytest.mark.claim("Lemma 3.1")
+def test_wrong_exponent(claim):
+    y = noisy_power(claim, 1.5)
+    claim.record(checks.scaling(GRID, y, expected=1.0, tol=0.3, name="y vs x wrong", reason="synthetic"))
+
+
+@pytest.mark.erratum("the paper prints exponent 1.5; measured 1.0")
+def test_printed_exponent(claim):
+    y = noisy_power(claim, 1.0)
+    claim.record(checks.scaling(GRID, y, expected=1.5, tol=0.3, name="printed exponent", reason="synthetic"))
+
+
+def test_not_a_claim():
+    assert True
+'''
+
+
+@pytest.fixture
+def claims_run(pytester):
+    """Run CLAIM_MODULE in-process with extra arguments; return (result, JSON document)."""
+    pytester.makepyfile(test_claims=CLAIM_MODULE)
+
+    def run(*args):
+        path = pytester.path / f"claims-{len(list(pytester.path.glob('claims-*.json')))}.json"
+        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--claims-json", str(path), *args)
+        return result, json.loads(path.read_text())
+    return run
+
+
+def _numbers(document):
+    return {(r["test"], r["index"]): r["numbers"] for r in document["records"]}
+
+
+def test_table_outcomes_and_failure_message(claims_run):
+    result, _ = claims_run("--claims-seed", "5")
+    result.assert_outcomes(passed=2, failed=1, xfailed=1)
+    result.stdout.fnmatch_lines([
+        "*ntkcheck claims table*",
+        "claim*check*measured*expected*verdict",
+        "Theorem 3.2*y vs x ?scaling?*slope*1 +- 0.3*PASS",  # rows in node-id order
+        "Theorem 3.2*y positive ?inequality?*0 violations*PASS",
+        "Theorem 3.2*printed exponent ?scaling?*slope*1.5 +- 0.3*ERRATUM",
+        "Lemma 3.1*y vs x wrong ?scaling?*FAIL",
+        "4 claims checks: 2 PASS, 1 FAIL, 1 ERRATUM (profile smoke, base seed 5)",
+    ])
+    result.stdout.fnmatch_lines([
+        "*scaling check 'y vs x wrong': FAIL. Measured slope*Resolution:*",
+        "Claim: Lemma 3.1; profile smoke; seed * (from base seed 5 and the node id).",
+        "Replay: pytest 'test_claims.py::test_wrong_exponent' --claims-seed 5 --claims-profile smoke",
+    ])
+
+
+def test_json_schema(claims_run):
+    _, document = claims_run("--claims-seed", "3")
+    assert document["schema_version"] == 1
+    assert document["profile"] == "smoke" and document["base_seed"] == 3
+    assert {"python", "numpy", "scipy", "torch", "pytest", "ntkcheck"} <= set(document["versions"])
+    assert document["machine"]["cpu_count"] >= 1 and document["started"]
+    assert document["summary"] == {"PASS": 2, "FAIL": 1, "INCONCLUSIVE": 0, "ERRATUM": 1}
+    assert document["tests"]["test_claims.py::test_not_a_claim"]["outcome"] == "passed"
+    assert document["tests"]["test_claims.py::test_printed_exponent"]["outcome"] == "xfailed"
+    assert all(t["duration"] >= 0 for t in document["tests"].values())
+    record = document["records"][0]
+    assert set(record) == {"name", "kind", "measured", "expected", "tolerance", "reason", "verdict",
+                           "resolution", "numbers", "message", "claim", "test", "seed", "profile", "index"}
+    assert record["seed"] == seeding.derive_seed(3, record["test"])
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(claims_run):
+    first = _numbers(claims_run("--claims-seed", "11")[1])
+    again = _numbers(claims_run("--claims-seed", "11")[1])
+    other = _numbers(claims_run("--claims-seed", "12")[1])
+    assert first == again
+    assert first.keys() == other.keys() and first != other
+
+
+def test_profile_from_option_and_environment(claims_run, monkeypatch):
+    def trials(document):
+        return {r["numbers"]["trials"] for r in document["records"] if r["kind"] == "scaling"}
+
+    assert trials(claims_run()[1]) == {3}
+    assert trials(claims_run("--claims-profile", "full")[1]) == {7}
+    monkeypatch.setenv(profiles.PROFILE_ENV_VAR, "paper")  # paper falls back to full's value
+    result, document = claims_run()
+    assert document["profile"] == "paper" and trials(document) == {7}
+    assert claims_run("--claims-profile", "smoke")[1]["profile"] == "smoke"  # the option wins
+
+
+def test_bad_profile_in_environment_is_a_usage_error(pytester, monkeypatch):
+    pytester.makepyfile(test_nothing="def test_ok():\n    pass\n")
+    monkeypatch.setenv(profiles.PROFILE_ENV_VAR, "huge")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*NTKCHECK_PROFILE must be one of 'smoke', 'full', 'paper', got 'huge'*"])
+
+
+def test_no_records_no_table(pytester):
+    pytester.makepyfile(test_plain="def test_ok():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "claims table" not in result.stdout.str()
+
+
+def test_erratum_that_passes_fails_the_run(pytester):
+    pytester.makepyfile(test_fixed='''
+import pytest
+from ntkcheck import checks
+
+@pytest.mark.erratum("documented as failing, but the formula holds")
+def test_formula(claim):
+    claim.record(checks.identity([1.0], [1.0], rtol=0.0, name="formula", reason="exact"))
+''')
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*XPASS(strict)*erratum: documented as failing*", "*formula*PASS*"])
+
+
+def test_seed_for_and_rng(pytester):
+    pytester.makepyfile(test_seeds='''
+import numpy as np
+from ntkcheck import seeding
+
+def test_seeds(claim):
+    assert claim.seed == seeding.derive_seed(0, "test_seeds.py::test_seeds")
+    assert claim.seed_for("trial", 1) == seeding.derive_seed(0, "test_seeds.py::test_seeds", "trial", 1)
+    assert claim.seed_for("trial", 1) != claim.seed_for("trial", 2)
+    assert claim.rng.standard_normal() == np.random.default_rng(claim.seed).standard_normal()
+''')
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+@pytest.mark.slow  # a subprocess that starts two xdist workers: several seconds
+def test_xdist_run_matches_serial(pytester):
+    pytester.makepyfile(test_claims=CLAIM_MODULE)
+    serial, parallel = pytester.path / "serial.json", pytester.path / "parallel.json"
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "--claims-seed", "4", "--claims-json", str(serial))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--claims-seed", "4",
+                                           "--claims-json", str(parallel))
+    result.stdout.fnmatch_lines(["*ntkcheck claims table*", "4 claims checks: 2 PASS, 1 FAIL, 1 ERRATUM*"])
+    assert result.stdout.str().count("ntkcheck claims table") == 1
+    records = [json.loads(p.read_text())["records"] for p in (serial, parallel)]
+    assert records[0] == records[1] and len(records[0]) == 4
+
+
+def test_derive_seed_is_stable_and_type_tagged():
+    assert seeding.derive_seed(0, "a::b") == seeding.derive_seed(0, "a::b")
+    assert 0 <= seeding.derive_seed(0, "a::b") < 2 ** seeding.SEED_BITS
+    assert len({seeding.derive_seed(0, "t", 1), seeding.derive_seed(0, "t", "1"),
+                seeding.derive_seed(0, "t", 1.0), seeding.derive_seed(1, "t", 1),
+                seeding.derive_seed(0, "t", (1,))}) == 5
+    with pytest.raises(InvalidArgument, match="seed key #0"):
+        seeding.derive_seed(0, object())
+    with pytest.raises(InvalidArgument, match="base_seed"):
+        seeding.derive_seed(-1)
+
+
+def test_derive_seed_regression_value():
+    # a fixed value: a change here changes every seed of every claim run (replays would break)
+    assert seeding.derive_seed(0, "claims/test_x.py::test_y", "trial", 3) == 7649297366457927315
+
+
+def test_pick_falls_back_to_smaller_profiles():
+    grid = {"smoke": 1, "full": 2}
+    assert [profiles.pick(grid, p) for p in profiles.PROFILES] == [1, 2, 2]
+    with pytest.raises(InvalidArgument, match="unknown profile"):
+        profiles.pick({"smoke": 1, "ful": 2}, "full")
+    with pytest.raises(InvalidArgument, match="'smoke'"):
+        profiles.pick({"full": 2}, "full")
