@@ -1,20 +1,44 @@
 """ntkcheck: executable checks of the NTK smallest-eigenvalue bounds of deep ReLU nets (Nguyen, Mondelli & Montufar,
 ICML 2021), and fast exact NTK Gram matrices.
 
-This module only re-exports the public API of the engine; see the README for an example.
+This module only re-exports the public API of the engine (see the README for an example). The re-exports are lazy
+(PEP 562): the pytest plugin imports this package in every test process and xdist worker, and importing torch
+eagerly would cost each of them ~2 s even when no engine function runs.
 """
-from ntkcheck._validate import InvalidArgument
-from ntkcheck.data import DISTRIBUTIONS, sample_data
-from ntkcheck.hermite import relu_hermite_coefficient
-from ntkcheck.limiting import LimitingKernels, arccos_step, limiting_kernels, limiting_ntk
-from ntkcheck.linalg import (NotPositiveSemidefinite, khatri_rao_gram, khatri_rao_power, lambda_min, psd_sqrt,
-                             sigma_min)
-from ntkcheck.network import ReLUNet
-from ntkcheck.ntk import empirical_ntk, jacobian
+import importlib
 
-__all__ = [
-    "DISTRIBUTIONS", "InvalidArgument", "LimitingKernels", "NotPositiveSemidefinite", "ReLUNet", "arccos_step",
-    "empirical_ntk", "jacobian", "khatri_rao_gram", "khatri_rao_power", "lambda_min", "limiting_kernels",
-    "limiting_ntk", "psd_sqrt", "relu_hermite_coefficient", "sample_data", "sigma_min",
-]
+from ntkcheck._validate import InvalidArgument
+
+_EXPORTS = {
+    "DISTRIBUTIONS": "ntkcheck.data",
+    "sample_data": "ntkcheck.data",
+    "relu_hermite_coefficient": "ntkcheck.hermite",
+    "LimitingKernels": "ntkcheck.limiting",
+    "arccos_step": "ntkcheck.limiting",
+    "limiting_kernels": "ntkcheck.limiting",
+    "limiting_ntk": "ntkcheck.limiting",
+    "NotPositiveSemidefinite": "ntkcheck.linalg",
+    "khatri_rao_gram": "ntkcheck.linalg",
+    "khatri_rao_power": "ntkcheck.linalg",
+    "lambda_min": "ntkcheck.linalg",
+    "psd_sqrt": "ntkcheck.linalg",
+    "sigma_min": "ntkcheck.linalg",
+    "ReLUNet": "ntkcheck.network",
+    "empirical_ntk": "ntkcheck.ntk",
+    "jacobian": "ntkcheck.ntk",
+}
+
+__all__ = sorted(["InvalidArgument", *_EXPORTS])
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ntkcheck' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later look-ups skip this hook
+    return value
+
+
+def __dir__():
+    return __all__

@@ -106,3 +106,13 @@ def as_int_sequence(values, name: str, *, minimum: int, min_length: int) -> tupl
     if len(values) < min_length:
         raise InvalidArgument(f"{name} must have at least {min_length} entries, got {len(values)}")
     return tuple(as_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(values))
+
+
+def as_nonnegative_float(value, name: str) -> float:
+    """A finite float >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidArgument(f"{name} must be a real number, got {_describe(value)}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise InvalidArgument(f"{name} must be finite and >= 0, got {value}")
+    return value

@@ -26,7 +26,7 @@ import numbers
 import numpy as np
 
 from ntkcheck import stats
-from ntkcheck._validate import InvalidArgument, as_int, as_positive_float
+from ntkcheck._validate import InvalidArgument, as_int, as_nonnegative_float, as_positive_float
 from ntkcheck.records import Record, Verdict
 
 ALPHA = stats.ALPHA
@@ -36,13 +36,6 @@ def _text(value, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgument(f"{name} must be a non-empty string, got {value!r}")
     return value
-
-
-def _nonnegative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 \
-            or not np.isfinite(value):
-        raise InvalidArgument(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def _alpha(value) -> float:
@@ -98,7 +91,7 @@ def identity(computed, reference, *, rtol, atol=0.0, name, reason) -> Record:
     A NaN or inf in either array is a FAIL. Shapes must match exactly (no broadcasting). Cost O(size).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
-    rtol, atol = _nonnegative(rtol, "rtol"), _nonnegative(atol, "atol")
+    rtol, atol = as_nonnegative_float(rtol, "rtol"), as_nonnegative_float(atol, "atol")
     computed, reference = _array(computed, "computed"), _array(reference, "reference")
     if computed.shape != reference.shape:
         raise InvalidArgument(f"computed and reference must have the same shape, got {computed.shape} "
@@ -146,7 +139,7 @@ def inequality(lhs, rhs, *, rtol=0.0, atol=0.0, name, reason) -> Record:
     To let hypothesis search for violations, call :func:`target_margin` inside the property test.
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
-    rtol, atol = _nonnegative(rtol, "rtol"), _nonnegative(atol, "atol")
+    rtol, atol = as_nonnegative_float(rtol, "rtol"), as_nonnegative_float(atol, "atol")
     lhs, rhs, margin, relative = _margins(lhs, rhs)
     violated = ~(margin >= -(atol + rtol * np.abs(rhs)))
     violations = int(np.count_nonzero(violated))
@@ -231,7 +224,7 @@ def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA) -> Record:
     smallest exponent error declared FAIL with probability ~1 - alpha/2). Cost O(G T).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
-    tol, alpha = _nonnegative(tol, "tol"), _alpha(alpha)
+    tol, alpha = as_nonnegative_float(tol, "tol"), _alpha(alpha)
     if isinstance(expected, bool) or not isinstance(expected, numbers.Real):
         raise InvalidArgument(f"expected must be a real number (the claimed exponent), got {expected!r}")
     expected = float(expected)
@@ -269,7 +262,7 @@ def band(params, ratios, *, band, drift_tol, name, reason, alpha=ALPHA) -> Recor
     leaves the band or a drift interval lies wholly outside +- drift_tol. Cost O(G T + G K^2).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
-    drift_tol, alpha = _nonnegative(drift_tol, "drift_tol"), _alpha(alpha)
+    drift_tol, alpha = as_nonnegative_float(drift_tol, "drift_tol"), _alpha(alpha)
     lo, hi = _array(band, "band", ndim=1) if np.size(band) == 2 else (np.nan, np.nan)
     if not 0 < lo < hi < np.inf:
         raise InvalidArgument(f"band must be a pair (lo, hi) with 0 < lo < hi, got {band!r}")
@@ -336,7 +329,7 @@ def probability(successes, trials, *, p, tol=0.0, name, reason, alpha=ALPHA) -> 
     if successes > trials:
         raise InvalidArgument(f"successes must be <= trials = {trials}, got {successes}")
     p, alpha = as_positive_float(p, "p"), _alpha(alpha)
-    tol = _nonnegative(tol, "tol")
+    tol = as_nonnegative_float(tol, "tol")
     if p > 1 or tol >= p:
         raise InvalidArgument(f"p must be in (0, 1] and tol in [0, p), got p = {p}, tol = {tol}")
     lower, upper = stats.clopper_pearson(successes, trials, alpha)
