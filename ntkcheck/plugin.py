@@ -1,6 +1,7 @@
 """pytest plugin of ntkcheck (registered through the ``pytest11`` entry point): hooks only.
 
-Options ``--claims-profile`` / ``--claims-seed`` / ``--claims-json``, the markers ``claim`` and
+Options ``--claims-profile`` / ``--claims-seed`` / ``--claims-json`` / ``--claims-seeds`` (calibration:
+one copy of each claim test per base seed, see :mod:`ntkcheck.calibrate`), the markers ``claim`` and
 ``erratum``, the ``claim`` fixture, and the claims table / JSON at the end of the run. Records travel
 from the test to the reporting side through ``report.user_properties`` (as JSON text), so the plugin
 works unchanged under pytest-xdist: workers run tests, the controller collects records and reports.
@@ -12,6 +13,7 @@ import collections
 import datetime
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,11 @@ from ntkcheck._validate import InvalidArgument
 from ntkcheck.records import RECORD_PROPERTY, Record, Verdict, run_document
 
 _SETTINGS = pytest.StashKey[dict]()
+# Calibration (--claims-seeds): each claim test is collected once per base seed, through an indirect
+# parametrization of the fixture below. The copy's id is appended last, so stripping it gives back the
+# node id of a plain run, from which the seeds derive: copy `t[claims_seed=7]` == `t` under --claims-seed 7.
+BASE_SEED_FIXTURE = "claims_base_seed"
+_COPY_ID = re.compile(r"^(?P<test>.*?)(?:\[|-)claims_seed=(?P<seed>\d+)\]$")
 
 
 def pytest_addoption(parser):
@@ -32,6 +39,39 @@ def pytest_addoption(parser):
     group.addoption("--claims-seed", type=int, default=0, help="base seed of every claim check (default 0)")
     group.addoption("--claims-json", default=None, metavar="PATH",
                     help="write every claims record, the run settings and the environment to PATH")
+    group.addoption("--claims-seeds", default=None, metavar="SEEDS",
+                    help="calibration: run every claim test once per base seed in SEEDS ('0-19' or "
+                         "'0,3,7'); under pytest-xdist the (test, seed) copies are spread over the workers")
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """The base seeds of ``--claims-seeds``: 'A-B' (inclusive range) or 'S1,S2,...' (non-negative)."""
+    try:
+        if re.fullmatch(r"\d+-\d+", text.strip()):
+            first, last = map(int, text.split("-"))
+            seeds = tuple(range(first, last + 1))
+        else:
+            seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        seeds = ()
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise InvalidArgument(f"--claims-seeds must be a range 'A-B' with A <= B or distinct seeds "
+                              f"'S1,S2,...', all >= 0, got {text!r}")
+    return seeds
+
+
+def calibration_id(seed: int) -> str:
+    """The id a ``--claims-seeds`` copy of a test gets for base seed ``seed``."""
+    return f"claims_seed={seed}"
+
+
+def split_copy_id(nodeid: str) -> tuple[str, int | None]:
+    """(the node id of a plain run, the base seed) of a ``--claims-seeds`` copy; (nodeid, None) otherwise."""
+    match = _COPY_ID.match(nodeid)
+    if match is None:
+        return nodeid, None
+    test = match["test"] + ("]" if "[" in match["test"].rpartition("::")[2] else "")
+    return test, int(match["seed"])
 
 
 def pytest_configure(config):
@@ -45,9 +85,21 @@ def pytest_configure(config):
     base_seed = config.getoption("claims_seed")
     if base_seed < 0:
         raise pytest.UsageError(f"--claims-seed must be >= 0, got {base_seed}")
-    config.stash[_SETTINGS] = {"profile": profile, "base_seed": base_seed}
+    seeds = config.getoption("claims_seeds")
+    try:
+        seeds = None if seeds is None else parse_seeds(seeds)
+    except InvalidArgument as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_SETTINGS] = {"profile": profile, "base_seed": base_seed, "seeds": seeds}
     if not hasattr(config, "workerinput"):  # an xdist worker only runs tests; the controller reports
         config.pluginmanager.register(ClaimsRecorder(config), "ntkcheck-claims-recorder")
+
+
+@pytest.hookimpl(trylast=True)  # after the @parametrize marks, so that the copy's id comes last
+def pytest_generate_tests(metafunc):
+    seeds = metafunc.config.stash[_SETTINGS]["seeds"]
+    if seeds is not None and BASE_SEED_FIXTURE in metafunc.fixturenames:
+        metafunc.parametrize(BASE_SEED_FIXTURE, seeds, indirect=True, ids=calibration_id)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -66,9 +118,10 @@ class Claim:
 
     def __init__(self, item, profile: str, base_seed: int):
         self._item = item
+        self._nodeid = split_copy_id(item.nodeid)[0]  # a calibration copy draws what a plain run draws
         self.profile = profile
         self.base_seed = base_seed
-        self.seed = seeding.derive_seed(base_seed, item.nodeid)
+        self.seed = seeding.derive_seed(base_seed, self._nodeid)
         self.rng = np.random.default_rng(self.seed)
         marker = item.get_closest_marker("claim")
         self.ref = marker.args[0] if marker is not None and marker.args else None
@@ -76,7 +129,7 @@ class Claim:
 
     def seed_for(self, *keys) -> int:
         """A seed for one sub-stream of this test (e.g. ``seed_for("trial", 3)``)."""
-        return seeding.derive_seed(self.base_seed, self._item.nodeid, *keys)
+        return seeding.derive_seed(self.base_seed, self._nodeid, *keys)
 
     def pick(self, mapping):
         """The value of ``mapping`` (keyed by profile name) for the active profile."""
@@ -84,7 +137,7 @@ class Claim:
 
     @property
     def replay(self) -> str:
-        return (f"pytest '{self._item.nodeid}' --claims-seed {self.base_seed} "
+        return (f"pytest '{self._nodeid}' --claims-seed {self.base_seed} "
                 f"--claims-profile {self.profile}")
 
     def record(self, rec: Record) -> Record:
@@ -103,9 +156,14 @@ class Claim:
 
 
 @pytest.fixture
-def claim(request) -> Claim:
-    settings = request.config.stash[_SETTINGS]
-    return Claim(request.node, settings["profile"], settings["base_seed"])
+def claims_base_seed(request) -> int:
+    """The base seed of this test: ``--claims-seed``, or the copy's seed under ``--claims-seeds``."""
+    return getattr(request, "param", request.config.stash[_SETTINGS]["base_seed"])
+
+
+@pytest.fixture
+def claim(request, claims_base_seed) -> Claim:
+    return Claim(request.node, request.config.stash[_SETTINGS]["profile"], claims_base_seed)
 
 
 def _outcome(report) -> str:
@@ -143,10 +201,15 @@ class ClaimsRecorder:
     def pytest_terminal_summary(self, terminalreporter):
         if not self.records:
             return
+        settings = self.config.stash[_SETTINGS]
+        if settings["seeds"] is not None:  # one row per seed would drown the reader: `ntkcheck calibrate`
+            terminalreporter.write_line(f"{table.summary_line(self.records)} (profile {settings['profile']}, "
+                                        f"{len(settings['seeds'])} base seeds; per-claim pass rates: "
+                                        "ntkcheck calibrate)")
+            return
         terminalreporter.write_sep("=", "ntkcheck claims table")
         for line in table.format_table(self._sorted()):
             terminalreporter.write_line(line)
-        settings = self.config.stash[_SETTINGS]
         terminalreporter.write_line(f"{table.summary_line(self.records)} (profile {settings['profile']}, "
                                     f"base seed {settings['base_seed']})")
 
@@ -155,8 +218,12 @@ class ClaimsRecorder:
         if path is None:
             return
         settings = self.config.stash[_SETTINGS]
-        document = run_document(self.records, profile=settings["profile"], base_seed=settings["base_seed"],
+        calibrating = settings["seeds"] is not None
+        document = run_document(self.records, profile=settings["profile"],
+                                base_seed=None if calibrating else settings["base_seed"],
                                 started=self.started, tests=dict(self.tests))
+        if calibrating:  # each record's test id ends in [claims_seed=S]: split_copy_id
+            document["base_seeds"] = list(settings["seeds"])
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")

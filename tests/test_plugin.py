@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ntkcheck import profiles, seeding
+from ntkcheck import plugin, profiles, seeding
 from ntkcheck._validate import InvalidArgument
 
 pytest_plugins = ["pytester"]
@@ -198,3 +198,78 @@ def test_pick_falls_back_to_smaller_profiles():
         profiles.pick({"smoke": 1, "ful": 2}, "full")
     with pytest.raises(InvalidArgument, match="'smoke'"):
         profiles.pick({"full": 2}, "full")
+
+
+# Calibration (--claims-seeds): a parametrized claim test as well, so that the copy id is stripped from
+# a node id that already has parameters.
+PARAMETRIZED_CLAIM = '''
+
+@pytest.mark.parametrize("slope", [1.0, 1.1])
+def test_parametrized(claim, slope):
+    y = noisy_power(claim, slope)
+    claim.record(checks.scaling(GRID, y, expected=1.0, tol=0.3, name="parametrized", reason="synthetic"))
+'''
+CALIBRATION_SEEDS = (4, 9)
+
+
+def _records_by_plain_test(document):
+    """{(plain node id, base seed, index): record without its test id}, base seed from the copy id."""
+    out = {}
+    for record in document["records"]:
+        test, seed = plugin.split_copy_id(record["test"])
+        out[test, seed if seed is not None else document["base_seed"], record["index"]] = \
+            {k: v for k, v in record.items() if k != "test"}
+    return out
+
+
+def _run_json(pytester, name, *args, subprocess=False):
+    path = pytester.path / name
+    runner = pytester.runpytest_subprocess if subprocess else pytester.runpytest_inprocess
+    result = runner("-p", "no:cacheprovider", "--claims-json", str(path), *args)
+    return result, json.loads(path.read_text())
+
+
+def test_calibration_copies_draw_what_plain_runs_draw(pytester):
+    pytester.makepyfile(test_claims=CLAIM_MODULE + PARAMETRIZED_CLAIM)
+    result, calibration = _run_json(pytester, "calibration.json", "--claims-seeds", "4,9")
+    # 5 claim tests x 2 seeds (the erratum copies xfail), and the plain test once
+    result.assert_outcomes(passed=7, failed=2, xfailed=2)
+    result.stdout.fnmatch_lines(["12 claims checks: *(profile smoke, 2 base seeds; per-claim pass rates: "
+                                 "ntkcheck calibrate)"])
+    assert "claims table" not in result.stdout.str()
+    assert calibration["base_seed"] is None and calibration["base_seeds"] == list(CALIBRATION_SEEDS)
+    assert "test_claims.py::test_parametrized[1.1-claims_seed=9]" in calibration["tests"]
+    plain = {}
+    for seed in CALIBRATION_SEEDS:
+        plain.update(_records_by_plain_test(_run_json(pytester, f"plain{seed}.json", "--claims-seed",
+                                                      str(seed))[1]))
+    assert _records_by_plain_test(calibration) == plain
+    result.stdout.fnmatch_lines(["*Replay: pytest 'test_claims.py::test_wrong_exponent' --claims-seed 9 *"])
+
+
+@pytest.mark.slow  # a subprocess that starts two xdist workers: several seconds
+def test_calibration_under_xdist_matches_serial(pytester):
+    pytester.makepyfile(test_claims=CLAIM_MODULE + PARAMETRIZED_CLAIM)
+    serial = _run_json(pytester, "serial.json", "--claims-seeds", "4,9")[1]
+    result, parallel = _run_json(pytester, "parallel.json", "--claims-seeds", "4,9", "-n", "2", subprocess=True)
+    result.stdout.fnmatch_lines(["12 claims checks: *2 base seeds*"])
+    assert serial["records"] == parallel["records"]
+    assert serial["tests"].keys() == parallel["tests"].keys()
+
+
+def test_parse_seeds_and_copy_ids():
+    assert plugin.parse_seeds("3-6") == (3, 4, 5, 6)
+    assert plugin.parse_seeds("0,7, 2") == (0, 7, 2)
+    for bad in ("", "5-3", "1,1", "-1", "a-b", "1.5"):
+        with pytest.raises(InvalidArgument, match="--claims-seeds"):
+            plugin.parse_seeds(bad)
+    assert plugin.split_copy_id("c/t.py::test_a[claims_seed=12]") == ("c/t.py::test_a", 12)
+    assert plugin.split_copy_id("c/t.py::test_a[64-x-claims_seed=3]") == ("c/t.py::test_a[64-x]", 3)
+    assert plugin.split_copy_id("c/t.py::test_a[64]") == ("c/t.py::test_a[64]", None)
+
+
+def test_bad_seeds_option_is_a_usage_error(pytester):
+    pytester.makepyfile(test_nothing="def test_ok():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--claims-seeds", "7-2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--claims-seeds must be a range*'7-2'*"])
