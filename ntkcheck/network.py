@@ -37,18 +37,41 @@ def forward(weights: Sequence[torch.Tensor], x: torch.Tensor) -> tuple[list[torc
     return preactivations, features
 
 
-def backward(weights: Sequence[torch.Tensor], preactivations: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """The back-propagated vectors [B_1, ..., B_L] of Section 4.1, each (N, n_k).
+def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a @ b for tensors that need no gradient. On the CPU it goes through numpy's BLAS binding
+    (zero-copy views), which calls syrk for a Gram product ``a @ a.T`` (half the flops of the
+    GEMM torch.mm runs) and takes a transposed operand at full speed, where torch's CPU matmul
+    is ~20% slower (benchmarks/test_bench_ntk.py). Other devices use torch."""
+    if a.device.type != "cpu":
+        return a @ b
+    return torch.from_numpy(a.numpy() @ b.numpy())
+
+
+def feature_matrices(weights: Sequence[torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
+    """[F_0 = x, F_1, ..., F_{L-1}] of eq. (1), without keeping g_l or f_L.
+
+    Each ReLU is applied in place on its product, so the pass holds N * sum_{l<L} n_l floats,
+    half of ``forward``; meant for the structured NTK. Cost O(N * (P - n_{L-1})).
+    """
+    features = [x]
+    for weight in weights[:-1]:
+        features.append(torch.relu_(matmul(features[-1], weight)))
+    return features
+
+
+def backward(weights: Sequence[torch.Tensor], features: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The back-propagated vectors [B_1, ..., B_L] of Section 4.1, each (N, n_k), from the
+    feature matrices [F_0, ..., F_{L-1}] of eq. (1) (``feature_matrices`` or ``forward``).
 
     B_L is the all-ones (N, 1) column and B_k = (B_{k+1} W_{k+1}^T) o Sigma_k, with
-    Sigma_k = 1[g_k > 0] (the convention sigma'(0) = 0 of Section 1): row i of B_k is
-    Sigma_k(x_i) W_{k+1} Sigma_{k+1}(x_i) ... W_L. The paper prints B_L = (1/sqrt N) 1_N; the
-    all-ones column is the value for which J J^T = sum_k (F_k F_k^T) o (B_{k+1} B_{k+1}^T) holds.
-    Cost O(N * P).
+    Sigma_k = 1[g_k > 0] = 1[F_k > 0] (the convention sigma'(0) = 0 of Section 1; F_k = sigma(g_k)
+    is positive exactly where g_k is): row i of B_k is Sigma_k(x_i) W_{k+1} Sigma_{k+1}(x_i) ... W_L.
+    The paper prints B_L = (1/sqrt N) 1_N; the all-ones column is the value for which
+    J J^T = sum_k (F_k F_k^T) o (B_{k+1} B_{k+1}^T) holds. Cost O(N * P).
     """
-    vectors = [torch.ones_like(preactivations[-1])]
+    vectors = [features[0].new_ones((features[0].shape[0], 1))]
     for k in range(len(weights) - 1, 0, -1):
-        vectors.append((vectors[-1] @ weights[k].T) * (preactivations[k - 1] > 0))
+        vectors.append(matmul(vectors[-1], weights[k].T).mul_(features[k] > 0))
     return vectors[::-1]
 
 
@@ -144,7 +167,7 @@ class ReLUNet:
 
     def backprop_vectors(self, X) -> list[np.ndarray]:
         """[B_1, ..., B_L] of Section 4.1 (see ``backward``), each (N, n_k). Cost O(N * P)."""
-        return [_numpy(b) for b in backward(self.weights, self._forward(X)[0])]
+        return [_numpy(b) for b in backward(self.weights, self._forward(X)[1])]
 
     def _forward(self, X):
         return forward(self.weights, self.input_tensor(X))

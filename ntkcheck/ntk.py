@@ -10,42 +10,57 @@
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
 import torch
 
 from ntkcheck._validate import InvalidArgument, as_choice, as_int
-from ntkcheck.network import ReLUNet, backward, forward
+from ntkcheck.network import ReLUNet, backward, feature_matrices, forward, matmul
 
 METHODS = ("structured", "autograd")
-# term(k, rows) -> rows `rows` of the term of W_{k+1} in eq. (3), shape (len(rows), N)
-Term = Callable[[int, slice], torch.Tensor]
+_FLOAT_BYTES = 8
+# term(k, rows, cols) -> the (rows, cols) block of the term of W_{k+1} in eq. (3)
+Term = Callable[[int, slice, slice], torch.Tensor]
 
 
 def empirical_ntk(net: ReLUNet, X, method: str = "structured", *, per_layer: bool = False,
-                  block_size: int | None = None) -> np.ndarray:
+                  block_size: int | None = None, max_memory: int | None = None) -> np.ndarray:
     """Kbar^(L) = J J^T of eq. (3) for the rows of X, shape (N, N).
 
     ``method="structured"`` (default) uses the Section 4.1 decomposition; with P = sum_l n_{l-1} n_l
-    it costs O(N * P) for the passes plus O(N^2 * sum_{k=0}^{L-1} (n_k + n_{k+1})) for the Gram
-    products, and needs O(N^2 + N * sum_l n_l) memory. ``method="autograd"`` builds J (eq. (2)),
-    O(N * P) memory, and is the independent oracle.
+    it costs 2 N P flops for the forward and backward passes plus N^2 (n_0 + 2 n_1 + ... +
+    2 n_{L-1} + 1) for the Gram products (BLAS syrk on the diagonal tiles, GEMM on the others,
+    each tile computed once for the pair of symmetric tiles), and needs
+    8 N (N + sum_{l<L} n_l + sum_{l>=1} n_l) bytes besides two Gram tiles. ``method="autograd"`` builds J
+    (eq. (2)), O(N * P) memory, and is the independent oracle.
     ``per_layer=True`` returns the (L, N, N) stack whose k-th slice (k = 0..L-1) is the term of
     W_{k+1} in eq. (3), (dF_L/dvec W_{k+1})(dF_L/dvec W_{k+1})^T = (F_k F_k^T) o (B_{k+1} B_{k+1}^T);
     its sum over the first axis is Kbar^(L).
-    ``block_size`` fills the output in row blocks of that many samples, so the transient Gram
-    blocks take O(block_size * N) memory instead of O(N^2) per term; the result is the same up to
-    rounding.
+    The output is filled in square tiles of ``block_size`` samples (default: one tile, fastest),
+    the upper ones computed and mirrored, so K is symmetric to the last bit and the two transient
+    Gram tiles take 2 * block_size^2 floats instead of 2 N^2. ``max_memory`` (bytes; exclusive with
+    ``block_size``) picks the largest tile for which the output, the factors (F_k, B_k, or J for
+    autograd) and the tiles fit in that budget. The result is the same up to rounding.
     """
     net = _as_net(net)
     method = as_choice(method, "method", METHODS)
     if not isinstance(per_layer, bool):
         raise InvalidArgument(f"per_layer must be True or False, got {per_layer!r}")
+    if block_size is not None and max_memory is not None:
+        raise InvalidArgument(f"block_size and max_memory are exclusive, give one of them; got block_size="
+                              f"{block_size!r} and max_memory={max_memory!r}")
     x = net.input_tensor(X)
-    block_size = x.shape[0] if block_size is None else as_int(block_size, "block_size", minimum=1)
+    n = x.shape[0]
+    if block_size is not None:
+        block_size = as_int(block_size, "block_size", minimum=1)
+    elif max_memory is not None:
+        columns = _structured_width(net.widths) if method == "structured" else _parameter_count(net.widths)
+        resident = n * n * (net.depth if per_layer else 1) + n * columns
+        block_size = _tile_for_budget(as_int(max_memory, "max_memory", minimum=1), resident, n)
     term = _structured_term(net, x) if method == "structured" else _autograd_term(net, x)
-    return _assemble(term, net.depth, x, per_layer, block_size).cpu().numpy()
+    return _assemble(term, net.depth, x, per_layer, block_size or n).cpu().numpy()
 
 
 def jacobian(net: ReLUNet, X) -> np.ndarray:
@@ -73,25 +88,61 @@ def _jacobian_blocks(weights: list[torch.Tensor], x: torch.Tensor) -> list[torch
     return [g.reshape(x.shape[0], -1) for g in grads]
 
 
+def _structured_width(widths: tuple[int, ...]) -> int:
+    """Columns of the factors kept by the structured path: F_0..F_{L-1} and B_1..B_L."""
+    return sum(widths[:-1]) + sum(widths[1:])
+
+
+def _parameter_count(widths: tuple[int, ...]) -> int:
+    """P = sum_l n_{l-1} n_l, the columns of J (eq. (2))."""
+    return sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def _tile_for_budget(max_memory: int, resident_floats: int, n: int) -> int:
+    """The largest tile side b <= N whose two transient Gram tiles (2 b^2 floats) fit in max_memory
+    bytes beside the resident output and factors."""
+    spare = max_memory // _FLOAT_BYTES - resident_floats
+    if spare < 2:
+        raise InvalidArgument(f"max_memory must be at least {_FLOAT_BYTES * (resident_floats + 2)} bytes here: "
+                              f"the output and the factors alone take {_FLOAT_BYTES * resident_floats}, "
+                              f"got {max_memory}")
+    return min(n, math.isqrt(spare // 2))
+
+
+def _gram(a: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
+    """a[rows] a[cols]^T; a diagonal tile (rows == cols) is a Gram product, syrk on the CPU."""
+    left = a[rows]
+    return matmul(left, (left if rows == cols else a[cols]).T)
+
+
 def _structured_term(net: ReLUNet, x: torch.Tensor) -> Term:
-    """rows of (F_k F_k^T) o (B_{k+1} B_{k+1}^T), Section 4.1."""
-    preactivations, features = forward(net.weights, x)
-    vectors = backward(net.weights, preactivations)
-    return lambda k, rows: (features[k][rows] @ features[k].T).mul_(vectors[k][rows] @ vectors[k].T)
+    """blocks of (F_k F_k^T) o (B_{k+1} B_{k+1}^T), Section 4.1."""
+    features = feature_matrices(net.weights, x)
+    vectors = backward(net.weights, features)
+    return lambda k, rows, cols: _gram(features[k], rows, cols).mul_(_gram(vectors[k], rows, cols))
 
 
 def _autograd_term(net: ReLUNet, x: torch.Tensor) -> Term:
-    """rows of J_k J_k^T, J_k = the columns of J belonging to W_{k+1} (eq. (3))."""
+    """blocks of J_k J_k^T, J_k = the columns of J belonging to W_{k+1} (eq. (3))."""
     blocks = _jacobian_blocks(net.weights, x)
-    return lambda k, rows: blocks[k][rows] @ blocks[k].T
+    return lambda k, rows, cols: _gram(blocks[k], rows, cols)
 
 
 def _assemble(term: Term, depth: int, x: torch.Tensor, per_layer: bool, block_size: int) -> torch.Tensor:
-    """Sum (or stack, for per_layer) the L terms of eq. (3), one row block of the output at a time."""
+    """Sum (or stack, for per_layer) the L terms of eq. (3), one square tile of the output at a time:
+    the tiles on and above the diagonal are computed, those below are their transposes."""
     n = x.shape[0]
     out = torch.zeros((depth, n, n) if per_layer else (n, n), dtype=torch.float64, device=x.device)
-    for start in range(0, n, block_size):
-        rows = slice(start, start + block_size)
-        for k in range(depth):
-            (out[k] if per_layer else out)[rows] += term(k, rows)
+    layers = list(out) if per_layer else [out]
+    targets = layers if per_layer else layers * depth
+    starts = range(0, n, block_size)
+    for i, row_start in enumerate(starts):
+        rows = slice(row_start, row_start + block_size)
+        for col_start in starts[i:]:
+            cols = slice(col_start, col_start + block_size)
+            for k in range(depth):
+                targets[k][rows, cols] += term(k, rows, cols)
+            if cols != rows:
+                for layer in layers:
+                    layer[cols, rows] = layer[rows, cols].T
     return out

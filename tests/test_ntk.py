@@ -106,6 +106,30 @@ def test_block_size_gives_the_same_matrix(method, per_layer, block_size):
     assert_close(blocked, full, ROUNDING_RTOL, f"{method} per_layer={per_layer} block_size={block_size}")
 
 
+# What the output and the factors take for widths (10, 40, 3, 40, 1), N = 12, in bytes: 8 * N * (N + columns),
+# with columns = F_0..F_3 and B_1..B_4 (93 + 84) for structured, P = 680 (J) for autograd.
+RESIDENT_BYTES = {"structured": 8 * 12 * (12 + 93 + 84), "autograd": 8 * 12 * (12 + 680)}
+# Spare bytes for the two Gram tiles: tiles of side 1 (16 bytes), 4 (256 bytes), and all N.
+SPARE_BYTES = [16, 256, 10**9]
+
+
+@pytest.mark.parametrize("method", ["structured", "autograd"])
+@pytest.mark.parametrize("spare", SPARE_BYTES)
+def test_max_memory_gives_the_same_symmetric_matrix(method, spare):
+    widths, max_memory = (10, 40, 3, 40, 1), RESIDENT_BYTES[method] + spare
+    net, X = ReLUNet(widths, seed=5), data(widths[0])
+    full = empirical_ntk(net, X, method)
+    budgeted = empirical_ntk(net, X, method, max_memory=max_memory)
+    assert_close(budgeted, full, ROUNDING_RTOL, f"{method} max_memory={max_memory}")
+    assert np.array_equal(budgeted, budgeted.T), "tiles below the diagonal are the transposes of those above"
+
+
+def test_max_memory_too_small_says_how_much_is_needed():
+    needed = RESIDENT_BYTES["structured"] + 16
+    with pytest.raises(InvalidArgument, match=f"^max_memory must be at least {needed} bytes"):
+        empirical_ntk(ReLUNet((10, 40, 3, 40, 1)), data(10), max_memory=needed - 1)
+
+
 @pytest.mark.parametrize("widths", ARCHITECTURES[1:], ids=str)
 def test_jacobian_blocks_are_khatri_rao_of_features_and_backprop_vectors(widths):
     # Section 4.1: dF_L/dvec(W_{k+1}) has rows F_k[i] (x) B_{k+1}[i]; with row-major vec, F comes first.
@@ -177,6 +201,9 @@ def test_same_seed_same_matrix_different_seed_different():
     ({"block_size": 0}, "block_size"),
     ({"block_size": 2.5}, "block_size"),
     ({"per_layer": "yes"}, "per_layer"),
+    ({"max_memory": 0}, "max_memory"),
+    ({"max_memory": "1GiB"}, "max_memory"),
+    ({"max_memory": 10**9, "block_size": 4}, "block_size"),
     ({"X": np.ones((4, 5))}, "X"),
     ({"X": np.ones(6)}, "X"),
     ({"X": np.full((4, 6), np.nan)}, "X"),
