@@ -9,15 +9,21 @@ running the recursion (12).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, NamedTuple
 
 import numpy as np
+import torch
 
 from ntkcheck._validate import InvalidArgument, as_choice, as_int, as_matrix, as_seed, as_symmetric_matrix
 from ntkcheck.linalg import psd_sqrt
 
 KERNEL_METHODS = ("closed_form", "monte_carlo")
 NTK_METHODS = KERNEL_METHODS + ("unrolled",)
+
+# Side of the square tiles of the arc-cosine step: its ~5 temporaries of 256^2 float64 (2.5 MiB)
+# stay near the 2 MiB per-core L2 cache of the reference machine (benchmarks/test_bench_limiting.py).
+_TILE = 256
 
 # A Monte Carlo batch holds at most this many float64 entries (32 MiB) of the (batch, N)
 # sample matrix, so memory stays bounded whatever ``samples`` is.
@@ -61,31 +67,56 @@ def arccos_step(G) -> tuple[np.ndarray, np.ndarray]:
     return _arccos_step(G)
 
 
-def _arccos_step(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _arccos_step(G: np.ndarray, kernel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``arccos_step`` without validation. With ``kernel`` = K^(l-1), also applies (12) in place,
+    K^(l) = K^(l-1) o Gdot^(l) + G^(l), in the same pass over the tiles.
+
+    The elementwise stages are fused per square tile of side ``_TILE`` (the temporaries stay in
+    cache), only the tiles on and above the diagonal are computed (the others are their
+    transposes), and the tiles are shared among torch.get_num_threads() threads (numpy releases
+    the GIL inside its loops)."""
     diagonal = np.diag(G).copy()
     norms = np.sqrt(diagonal)
-    scale = np.multiply.outer(norms, norms)  # sqrt(G_ii G_jj), symmetric to the last bit
-    cosine = np.divide(G, scale, out=np.zeros_like(G), where=scale > 0)
-    np.clip(cosine, -1.0, 1.0, out=cosine)
-    sine = 1.0 + cosine
-    work = 1.0 - cosine
-    sine *= work
-    np.sqrt(sine, out=sine)
-    angle_gap = np.arctan2(sine, cosine, out=work)
-    np.subtract(math.pi, angle_gap, out=angle_gap)  # now pi - theta
-    g_next = cosine  # reuse: (sin theta + (pi - theta) cos theta) / pi, then times sqrt(G_ii G_jj)
-    g_next *= angle_gap
-    g_next += sine
-    g_next /= math.pi  # before scaling, so that c = 1 gives exactly pi / pi = 1 and G_next_ij = G_ij
-    g_next *= scale
-    g_dot = angle_gap
-    g_dot /= math.pi
-    np.fill_diagonal(g_next, diagonal)
-    np.fill_diagonal(g_dot, 1.0)
     zero = diagonal == 0
-    if np.any(zero):
-        g_dot[zero, :] = 0.0
-        g_dot[:, zero] = 0.0
+    # Dividing zero rows by 1 instead of 0 gives c = 0 there, and the true scale 0 then zeroes G_next.
+    divisors = np.where(zero, 1.0, norms)
+    g_next, g_dot = np.empty_like(G), np.empty_like(G)
+
+    def fill(tile: tuple[slice, slice]) -> None:
+        rows, cols = tile
+        scale = np.multiply.outer(norms[rows], norms[cols])  # sqrt(G_ii G_jj), symmetric to the last bit
+        cosine = G[rows, cols] / np.multiply.outer(divisors[rows], divisors[cols])
+        np.clip(cosine, -1.0, 1.0, out=cosine)
+        sine = 1.0 + cosine
+        angle_gap = 1.0 - cosine
+        sine *= angle_gap
+        np.sqrt(sine, out=sine)
+        np.arctan2(sine, cosine, out=angle_gap)
+        np.subtract(math.pi, angle_gap, out=angle_gap)  # now pi - theta
+        cosine *= angle_gap  # (sin theta + (pi - theta) cos theta) / pi, then times sqrt(G_ii G_jj)
+        cosine += sine
+        cosine /= math.pi  # before scaling, so that c = 1 gives exactly pi / pi = 1 and G_next_ij = G_ij
+        cosine *= scale
+        angle_gap /= math.pi
+        if rows == cols:
+            np.fill_diagonal(cosine, diagonal[rows])
+            np.fill_diagonal(angle_gap, 1.0)
+        angle_gap[zero[rows], :] = 0.0
+        angle_gap[:, zero[cols]] = 0.0
+        outputs = (cosine, angle_gap)
+        if kernel is not None:
+            update = kernel[rows, cols] * angle_gap
+            update += cosine
+            outputs += (update,)
+        for target, block in zip((g_next, g_dot, kernel), outputs):
+            target[rows, cols] = block
+            target[cols, rows] = block.T
+
+    n = G.shape[0]
+    starts = range(0, n, _TILE)
+    tiles = [(slice(i, i + _TILE), slice(j, j + _TILE)) for i in starts for j in starts if j >= i]
+    with ThreadPoolExecutor(max_workers=max(1, min(torch.get_num_threads(), len(tiles)))) as pool:
+        list(pool.map(fill, tiles))
     return g_next, g_dot
 
 
@@ -138,9 +169,10 @@ def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None)
     if method == "unrolled":
         levels = list(_closed_form_levels(X, depth))
         return _unrolled_13([g for g, _ in levels], [g_dot for _, g_dot in levels])
-    kernel = None
-    for g, g_dot in _closed_form_levels(X, depth):
-        kernel = g.copy() if g_dot is None else _ntk_step(kernel, g_dot, g)
+    g = X @ X.T  # G^(1) = K^(1)
+    kernel = g.copy()
+    for _ in range(depth - 1):
+        g, _ = _arccos_step(g, kernel)  # (10), and (12) applied to kernel in the same pass
     return kernel
 
 

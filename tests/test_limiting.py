@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -248,6 +249,33 @@ def test_zero_rows_give_zero_rows_without_nan():
     g_next, g_dot = arccos_step(X @ X.T)
     assert np.all(np.isfinite(g_next)) and np.all(np.isfinite(g_dot))
     assert not np.any(g_next[1]) and not np.any(g_dot[1]) and not np.any(g_dot[:, 1])
+
+
+# Tiles of 4 over 23 points: a ragged last tile, diagonal and off-diagonal tiles, more tiles than threads.
+TILED_POINTS, SMALL_TILE, THREADS = 23, 4, 2
+
+
+@pytest.fixture
+def two_threads():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_tiled_threaded_step_is_the_untiled_one_bit_for_bit(monkeypatch, two_threads):
+    # Every entry goes through the same elementwise operations in any tiling, and the tiles below the
+    # diagonal are transposes of tiles above it: with a symmetric G the results are identical.
+    X = np.random.default_rng(DATA_SEED).standard_normal((TILED_POINTS, DIM))
+    X[5] = 0.0  # a zero row crossing tiles
+    whole = limiting_kernels(X, MAX_DEPTH)
+    monkeypatch.setattr(limiting, "_TILE", SMALL_TILE)
+    tiled = limiting_kernels(X, MAX_DEPTH)
+    for name, matrices, references in zip(("G", "Gdot", "K"), tiled, whole):
+        for level, (A, reference) in enumerate(zip(matrices[1:], references[1:]), start=2):
+            np.testing.assert_array_equal(A, reference, err_msg=f"tiled {name}^({level})")
+    # limiting_ntk applies (12) inside the tiles of (10): the same products and sums as limiting_kernels.
+    np.testing.assert_array_equal(limiting_ntk(X, MAX_DEPTH), whole.K[-1])
 
 
 def test_depth_one_is_the_gram_matrix(data):
