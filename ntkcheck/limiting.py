@@ -172,7 +172,7 @@ def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None)
     g = X @ X.T  # G^(1) = K^(1)
     kernel = g.copy()
     for _ in range(depth - 1):
-        g, _ = _arccos_step(g, kernel)  # (10), and (12) applied to kernel in the same pass
+        g = _arccos_step(g, kernel)[0]  # (10), and (12) applied to kernel in the same pass; Gdot is dropped
     return kernel
 
 

@@ -57,7 +57,8 @@ def empirical_ntk(net: ReLUNet, X, method: str = "structured", *, per_layer: boo
         block_size = as_int(block_size, "block_size", minimum=1)
     elif max_memory is not None:
         columns = _structured_width(net.widths) if method == "structured" else _parameter_count(net.widths)
-        resident = n * n * (net.depth if per_layer else 1) + n * columns
+        # the output, the factors, and the widest boolean mask of backward() (1 byte per entry)
+        resident = n * n * (net.depth if per_layer else 1) + n * columns + n * max(net.widths) // _FLOAT_BYTES
         block_size = _tile_for_budget(as_int(max_memory, "max_memory", minimum=1), resident, n)
     term = _structured_term(net, x) if method == "structured" else _autograd_term(net, x)
     return _assemble(term, net.depth, x, per_layer, block_size or n).cpu().numpy()
