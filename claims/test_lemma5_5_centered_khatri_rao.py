@@ -41,7 +41,7 @@ BAND_ROOT_LO = 1 / 32  # see the module docstring
 # sqrt(N) (0.5) or a power of the widths (>= 1) is rejected.
 DRIFT_TOL = 0.3
 KR_CHECK = (12, 6)  # (N, d) of the explicit Khatri-Rao power check, n_1 = 4d: 24^4 columns
-NORM_TRIALS = {"smoke": 8, "full": 12}  # the norm factor is cheap; its drift interval needs the trials
+NORM_TRIALS = {"smoke": 12, "full": 16}  # the norm factor is cheap; its drift interval needs the trials
 NARROW_N = 128
 OUTSIDE = (32, 256)  # (d, n_1): d = N / 4 << N^1.05, the wide layer kept at 2N
 COLLAPSE = (12, 12)  # (d, n_1): 12 * 13 / 2 = 78 < N: (F~^{*2}) has rank < N

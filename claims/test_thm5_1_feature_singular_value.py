@@ -32,7 +32,7 @@ NS = {"smoke": (64, 128), "full": (64, 128, 256)}  # N, an octave apart; below 6
 # at d = N it still rises like N^0.2 (k = 1) to N^0.45 (k = 2) over this grid, at d = 4N it is flat (< N^0.07).
 D_OVER_N = 2
 WIDTH_FACTORS = (1, 2)  # c in n_k = c N log(N) log(N / DELTA): (27) with two constants, so n_k and N separate
-TRIALS = {"smoke": 5, "full": 8}  # data and weight draws per grid point (log-ratio scatter up to ~0.2 for k = 2)
+TRIALS = {"smoke": 4, "full": 8}  # data and weight draws per grid point (log-ratio scatter up to ~0.2 for k = 2)
 ARCHITECTURES = {  # k -> (widths from (N, n_k), init)
     1: (lambda n, wide: (D_OVER_N * n, wide, 1), "he"),
     2: (lambda n, wide: (D_OVER_N * n, D_OVER_N * n, wide, 1), "lecun"),
