@@ -79,10 +79,10 @@ def tolerance_to_pass(record) -> tuple[str, float, float] | None:
     if kind == "band" and numbers["drift"]:  # the ratio band is a stated constant, the drift a tolerance
         needed = max(_half_width_needed(d["lower"], d["upper"], 0.0) for d in numbers["drift"].values())
         return "drift_tol", _float(numbers["drift_tol"]), needed
-    if kind == "identity":  # rtol alone (atol = 0 in the identities that need a calibrated rtol)
-        return "rtol", _float(numbers["rtol"]), _float(numbers["max_rel_error"])
-    if kind == "inequality":
-        return "rtol", _float(numbers["rtol"]), max(0.0, -_float(numbers["min_rel_margin"]))
+    if kind in ("identity", "inequality") and _float(numbers["atol"]) == 0:  # else no single number
+        needed = (_float(numbers["max_rel_error"]) if kind == "identity"
+                  else max(0.0, -_float(numbers["min_rel_margin"])))
+        return "rtol", _float(numbers["rtol"]), needed
     return None
 
 
@@ -118,8 +118,9 @@ def _spread(values: list[dict]) -> dict:
     out = {}
     for label in dict.fromkeys(k for v in values for k in v):  # first-seen order
         column = np.array([v[label] for v in values if label in v])
-        out[label] = {"mean": column.mean(), "sd": column.std(ddof=1) if column.size > 1 else 0.0,
-                      "min": column.min(), "max": column.max()}
+        with np.errstate(invalid="ignore"):  # an inf among the values (a relative error against 0)
+            out[label] = {"mean": column.mean(), "sd": column.std(ddof=1) if column.size > 1 else 0.0,
+                          "min": column.min(), "max": column.max()}
     return out
 
 
@@ -151,20 +152,19 @@ def summarize(document: dict, target: float, alpha: float = stats.ALPHA) -> list
     for nodeid, test in document["tests"].items():
         plain, seed = split_copy_id(nodeid)
         outcomes.setdefault(plain, {})[seed] = test["outcome"]
-    for record in document["records"]:
+    for record in document["records"]:  # by position in the test: a name may quote measured numbers
         plain, seed = split_copy_id(record["test"])
-        records.setdefault((plain, record["name"]), {})[seed] = record
+        records.setdefault((plain, record["index"]), {})[seed] = record
     rows = []
-    for (test, name), by_seed in sorted(records.items(), key=lambda kv: (kv[0][0], min(r["index"] for r in
-                                                                                        kv[1].values()))):
-        first = next(iter(by_seed.values()))
+    for (test, _), by_seed in sorted(records.items()):
+        first = by_seed[min(by_seed)]
         good = [s for s in seeds if s in by_seed and by_seed[s]["verdict"] in GOOD_VERDICTS]
-        row = _row(first["claim"] or "-", test, name, first["kind"], len(good), seeds,
+        row = _row(first["claim"] or "-", test, first["name"], first["kind"], len(good), seeds,
                    [by_seed[s] for s in seeds if s in by_seed], target, alpha)
         row.failing_seeds = [s for s in seeds if s not in good]
         rows.append(row)
     for test, by_seed in sorted(outcomes.items()):
-        runs = [s for s in by_seed if s is not None] or [None]  # a test without the claim fixture runs once
+        runs = sorted(s for s in by_seed if s is not None) or [None]  # without the claim fixture: once
         good = [s for s in runs if by_seed[s] in GOOD_OUTCOMES]
         checked = [r for r in rows if r.test == test]
         if checked and len(good) >= min(r.passes for r in checked):
@@ -203,7 +203,8 @@ def format_table(rows: list[Row]) -> list[str]:
 def calibration_document(rows: list[Row], *, profile: str, seeds, target: float, wall_seconds: float) -> dict:
     """The JSON written by ``--json``: the run's settings, its wall time and every Row."""
     return jsonable({"profile": profile, "base_seeds": list(seeds), "target": target,
-                     "wall_seconds": wall_seconds, "seconds_per_seed": wall_seconds / len(seeds),
+                     "wall_seconds": wall_seconds,
+                     "seconds_per_seed": None if wall_seconds is None else wall_seconds / len(seeds),
                      "rows": [{**dataclasses.asdict(r), "rate": r.rate, "status": r.status} for r in rows]})
 
 
@@ -222,7 +223,7 @@ def add_arguments(parser) -> None:
     """The arguments of ``ntkcheck calibrate`` (registered by ntkcheck.cli)."""
     parser.description = __doc__.split("\n\n")[0]
     parser.add_argument("paths", nargs="*", default=["claims/"], help="claim modules or folders (default claims/)")
-    parser.add_argument("--seeds", type=int, required=True, metavar="S", help="number of base seeds")
+    parser.add_argument("--seeds", type=int, default=None, metavar="S", help="number of base seeds")
     parser.add_argument("--first-seed", type=int, default=0, metavar="A",
                         help="the base seeds are A, A+1, ..., A+S-1 (default 0)")
     parser.add_argument("--profile", choices=profiles.PROFILES, default=profiles.DEFAULT_PROFILE,
@@ -236,10 +237,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--claims-json", default=None, metavar="PATH",
                         help="keep the raw records of every seed here (default: a temporary file)")
     parser.add_argument("--json", default=None, metavar="PATH", help="write the calibration table as JSON")
+    parser.add_argument("--from-json", default=None, metavar="PATH",
+                        help="no run: re-read the --claims-json of an earlier calibration (its profile and "
+                             "seeds; --target still applies)")
 
 
 def _validated(args) -> tuple[float, str]:
-    if args.seeds < 1 or args.first_seed < 0:
+    if args.from_json is None and args.seeds is None:
+        raise InvalidArgument("give --seeds S (run the claims under S base seeds) or --from-json PATH")
+    if args.from_json is None and (args.seeds < 1 or args.first_seed < 0):
         raise InvalidArgument(f"--seeds must be >= 1 and --first-seed >= 0, got {args.seeds} and "
                               f"{args.first_seed}")
     target = TARGETS[args.profile] if args.target is None else args.target
@@ -251,13 +257,8 @@ def _validated(args) -> tuple[float, str]:
     return target, workers
 
 
-def run(args) -> int:
-    """Run the calibration named in ``args``; print the table; 0 iff every check meets the target."""
-    try:
-        target, workers = _validated(args)
-    except InvalidArgument as exc:
-        print(f"ntkcheck calibrate: error: {exc}", file=sys.stderr)
-        return 2
+def _run_claims(args, workers: str) -> tuple[dict, float]:
+    """The ``--claims-seeds`` document of one pytest run over the seeds of ``args``, and its wall time."""
     seeds = (args.first_seed, args.first_seed + args.seeds - 1)
     with tempfile.TemporaryDirectory() as scratch:
         claims_json = Path(args.claims_json or Path(scratch) / "calibration-claims.json")
@@ -268,18 +269,32 @@ def run(args) -> int:
         returncode = subprocess.run(command, stdout=2, check=False).returncode
         wall = time.perf_counter() - started
         if returncode not in _PYTEST_EXIT_OK or not claims_json.exists():
-            print(f"ntkcheck calibrate: error: pytest exited with status {returncode} and no complete "
-                  f"claims JSON: {' '.join(command)}", file=sys.stderr)
-            return 2
-        document = json.loads(claims_json.read_text())
+            raise InvalidArgument(f"pytest exited with status {returncode} and no complete claims JSON: "
+                                  f"{' '.join(command)}")
+        return json.loads(claims_json.read_text()), wall
+
+
+def _stored(path) -> tuple[dict, None]:
     try:
+        return json.loads(Path(path).read_text()), None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidArgument(f"cannot read the claims JSON {path!r}: {exc}") from None
+
+
+def run(args) -> int:
+    """Run (or, with --from-json, re-read) the calibration named in ``args``; print the table; 0 iff
+    every check meets the target."""
+    try:
+        target, workers = _validated(args)
+        document, wall = _stored(args.from_json) if args.from_json else _run_claims(args, workers)
         rows = summarize(document, target)
     except InvalidArgument as exc:
         print(f"ntkcheck calibrate: error: {exc}", file=sys.stderr)
         return 2
-    print(f"Calibration: profile {args.profile}, base seeds {seeds[0]}..{seeds[1]} ({args.seeds}), "
-          f"target pass rate {target:g}; {wall:.0f} s wall ({wall / args.seeds:.1f} s per seed, "
-          f"workers {workers})")
+    seeds = document["base_seeds"]
+    timing = "" if wall is None else f"; {wall:.0f} s wall ({wall / len(seeds):.1f} s per seed, workers {workers})"
+    print(f"Calibration: profile {document['profile']}, {len(seeds)} base seeds {seeds[0]}..{seeds[-1]}, "
+          f"target pass rate {target:g}{timing}")
     for line in format_table(rows):
         print(line)
     below = [r for r in rows if r.status != "ok"]
@@ -287,6 +302,6 @@ def run(args) -> int:
           + "".join(f"\n  {r.test} :: {r.check}: failing seeds {r.failing_seeds}" for r in below))
     if args.json:
         Path(args.json).write_text(json.dumps(calibration_document(
-            rows, profile=args.profile, seeds=range(seeds[0], seeds[1] + 1), target=target,
-            wall_seconds=wall), indent=1, allow_nan=False) + "\n")
+            rows, profile=document["profile"], seeds=seeds, target=target, wall_seconds=wall),
+            indent=1, allow_nan=False) + "\n")
     return int(bool(below))

@@ -1,6 +1,7 @@
 """`ntkcheck compare BASELINE.json CURRENT.json`: what changed in the claims since the last good run.
 
-Reads two ``--claims-json`` documents (schema in docs/claims_framework.md) and lists, per claim check:
+Reads two ``--claims-json`` documents (schema in docs/claims_framework.md) and lists, per claim check
+(a check is its test and its position among the test's records):
 
 * REGRESSED: the verdict got worse (PASS -> INCONCLUSIVE -> FAIL), a documented erratum now passes (its
   strict xfail turns the run red), or a test that passed now fails without a record saying why (a crash);
@@ -69,15 +70,9 @@ def load_run(path) -> dict:
 
 
 def keyed_records(document) -> dict:
-    """{(test, name): record}; a name repeated within a test gets ' #2', ' #3', ... in record order."""
-    out = {}
-    for record in sorted(document["records"], key=lambda r: (r["test"] or "", r["index"])):
-        key, repeat = (record["test"], record["name"]), 1
-        while key in out:
-            repeat += 1
-            key = (record["test"], f"{record['name']} #{repeat}")
-        out[key] = record
-    return out
+    """{(test, index): record}: a check is its position in its test, since a name may quote measured
+    numbers (e.g. "measured C = 0.78") that change with the code."""
+    return {(record["test"], record["index"]): record for record in document["records"]}
 
 
 def _number(value) -> float:
@@ -131,10 +126,9 @@ def compare_runs(baseline: dict, current: dict, shift_fraction: float = SHIFT_FR
     """Every change from ``baseline`` to ``current`` (two claims documents), in KINDS order."""
     old, new = keyed_records(baseline), keyed_records(current)
     changes = []
-    for key in old.keys() | new.keys():
-        test, name = key
+    for key in sorted(old.keys() | new.keys()):
         record = new.get(key) or old[key]
-        where = (record["claim"] or "-", test, f"{name} [{record['kind']}]")
+        where = (record["claim"] or "-", key[0], f"{record['name']} [{record['kind']}]")
         if key not in new:
             changes.append(Change("MISSING", *where, f"was {_describe(old[key])}"))
         elif key not in old:

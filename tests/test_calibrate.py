@@ -101,7 +101,30 @@ def test_all_true_claims_exit_zero_and_first_seed(calibration):
     status, out, document = calibration("test_claims.py::test_true_claim", "--seeds", "3", "--first-seed", "5",
                                         "-n", "0", "--profile", "full")
     assert status == 0 and document["base_seeds"] == [5, 6, 7] and document["target"] == 0.99
-    assert "base seeds 5..7 (3), target pass rate 0.99" in out
+    assert "Calibration: profile full, 3 base seeds 5..7, target pass rate 0.99; " in out
+
+
+NAMED_MODULE = '''
+from ntkcheck import checks
+
+
+def test_named(claim):
+    value = float(claim.rng.uniform(1.0, 2.0))
+    claim.record(checks.inequality(value, 1.0, name=f"measured C = {value:.3g}", reason="synthetic"))
+'''
+
+
+def test_from_json_rereads_a_run_and_names_may_quote_numbers(calibration, pytester):
+    """--from-json re-analyses a stored run; checks are matched by position, so a name that quotes a
+    measured number (different under every seed) is still one row."""
+    pytester.makepyfile(test_named=NAMED_MODULE)
+    raw = pytester.path / "raw.json"
+    status, _, first = calibration("test_named.py", "--seeds", "4", "-n", "0", "--claims-json", str(raw),
+                                   "--target", "1")
+    assert status == 0 and len(first["rows"]) == 1 and first["rows"][0]["passes"] == 4
+    status, out, again = calibration("--from-json", str(raw), "--target", "1")
+    assert status == 0 and again["rows"] == first["rows"] and again["wall_seconds"] is None
+    assert "Calibration: profile smoke, 4 base seeds 0..3, target pass rate 1\n" in out
 
 
 def test_rows_agree_with_plain_runs(calibration, pytester):
@@ -126,6 +149,8 @@ def test_xdist_calibration_matches_one_process(calibration):
 
 
 @pytest.mark.parametrize("argv, message", [
+    ((), "give --seeds S"),
+    (("--from-json", "missing.json"), "cannot read the claims JSON 'missing.json'"),
     (("--seeds", "0"), "--seeds must be >= 1"),
     (("--seeds", "2", "--first-seed", "-1"), "--first-seed >= 0"),
     (("--seeds", "2", "--target", "1.5"), "--target must be in (0, 1]"),

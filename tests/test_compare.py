@@ -119,6 +119,13 @@ def test_erratum_that_passes_and_crashed_test_regress():
     assert _kinds(current, _document()) == [("CHANGED", "printed formula [identity]")]
 
 
+def test_checks_are_matched_by_position_not_by_name():
+    """A name may quote measured numbers: a renamed check at the same position is the same check."""
+    baseline, current = _document(), _document()
+    current["records"][0]["name"] = "y vs x, measured C = 1.23"
+    assert _kinds(baseline, current) == []
+
+
 def test_verdict_order():
     base = {"verdict": "INCONCLUSIVE"}
     assert compare._verdict_change(base, {"verdict": "FAIL"}) == "REGRESSED"
