@@ -39,16 +39,12 @@ STALL_FLOOR = 0.05  # the control's residual / ||Y|| must stay above this: a lea
 # dimensions left about sqrt(1 - P/N) ~ 0.6; 0.05 is far below that and far above any "fit"
 
 
-def _numpy(tensor):
-    return tensor.detach().cpu().numpy()
-
-
 def _gauss_newton_step(net, X, residual, gram, damping):
     """Weights after the damped Gauss-Newton step -J^T (J J^T + damping * mean diag(J J^T) I)^{-1} r, with J^T alpha
     from the Section 4.1 factors (the block of W_{k+1} is F_k^T diag(alpha) B_{k+1})."""
     alpha = np.linalg.solve(gram + damping * np.mean(np.diag(gram)) * np.eye(len(residual)), residual)
     features, vectors = net.features(X), net.backprop_vectors(X)
-    return [_numpy(w) - f.T @ (alpha[:, None] * b) for w, f, b in zip(net.weights, features, vectors)]
+    return [w.cpu().numpy() - f.T @ (alpha[:, None] * b) for w, f, b in zip(net.weights, features, vectors)]
 
 
 def fit(net, X, Y, *, target, max_steps=MAX_STEPS):
@@ -78,8 +74,8 @@ def _problem(claim, key, trial):
 def _relative_residual(net, X, Z):
     """||F_L - Y|| / ||Y|| for Y = LABEL_SCALE * Z after fitting Z and scaling W_L, by a fresh forward pass."""
     trained, _ = fit(net, X, Z, target=EPS_REL * np.linalg.norm(Z))
-    scaled = nc.ReLUNet.from_weights([_numpy(w) for w in trained.weights[:-1]]
-                                     + [LABEL_SCALE * _numpy(trained.weights[-1])])
+    scaled = nc.ReLUNet.from_weights([w.cpu().numpy() for w in trained.weights[:-1]]
+                                     + [LABEL_SCALE * trained.weights[-1].cpu().numpy()])
     Y = LABEL_SCALE * Z
     return np.linalg.norm(scaled.outputs(X) - Y) / np.linalg.norm(Y)
 

@@ -37,15 +37,11 @@ RTOL = 1e-10  # exact identities in float64: sums of <= 10^4 products, rounding 
 ATOL_REL = 1e-12  # absolute slack relative to max |J J^T|, for entries that cancel to ~0 (same rounding)
 
 
-def _numpy(tensor):
-    return tensor.detach().cpu().numpy()
-
-
 def printed_backprop_vectors(net, X, last_row):
     """[B_1, ..., B_L] of Section 4.1 as printed: row i of B_k is Sigma_k(x_i) W_{k+1} Sigma_{k+1}(x_i) ... W_L
     (k in [L-1]), multiplied from left to right for each sample (sigma'(0) = 0), and B_L = ``last_row`` * 1_N.
     Independent of the engine's recursion. Cost O(N sum_k n_k n_{k+1} ... ) memory O(N max n_k n_{k+1})."""
-    weights = [_numpy(w) for w in net.weights]
+    weights = [w.cpu().numpy() for w in net.weights]
     masks = [(g > 0).astype(np.float64) for g in net.preactivations(X)[:-1]]  # Sigma_1..Sigma_{L-1} as rows
     vectors = []
     for k in range(1, net.depth):
@@ -131,9 +127,10 @@ def test_bound_24_and_bound_25(claim):
         diag25.append(sum(np.sum(f * f, axis=1) * r for f, r in zip(features, row_norms)))
     lam, bound24 = np.array(lam), np.array(bound24)
     slack = ATOL_REL * float(np.max(np.concatenate(diag)))  # eigenvalue rounding ~ eps ||J J^T||
-    claim.record(checks.inequality(lam, bound24, rtol=RTOL, atol=slack,
-                                         name="(24): lambda_min(J J^T) >= sum_k lambda_min(F_k F_k^T) min_i |B_k+1,i|^2",
-                                         reason="a proven bound: rounding of two eigenvalue solvers only"))
+    claim.record(checks.inequality(
+        lam, bound24, rtol=RTOL, atol=slack,
+        name="(24): lambda_min(J J^T) >= sum_k lambda_min(F_k F_k^T) min_i |B_k+1,i|^2",
+        reason="a proven bound: rounding of two eigenvalue solvers only"))
     claim.record(checks.identity(np.concatenate(diag25), np.concatenate(diag), rtol=RTOL,
                                  name="(25): (J J^T)_ii = sum_k ||(F_k)_i||^2 ||(B_k+1)_i||^2, every i",
                                  reason="an exact identity: float64 rounding only"))
