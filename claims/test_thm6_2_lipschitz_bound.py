@@ -93,17 +93,14 @@ def test_lipschitz_estimate_against_bound_36(claim, family):
                  "scale36_slope": _grid_slope(x, scale[:, 0]), "naive_slope": _grid_slope(x, naive.mean(axis=1)),
                  "C": constant}
     rec = checks.inequality(C_BOUND * scale, estimate,
-                            name=f"{family}: estimate^2 <= {C_BOUND:g} S_k(36), measured C = {constant:.3g}",
+                            name=f"{family}: estimate^2 <= {C_BOUND:g} S_k(36)",
                             reason="the k = 1 constant of the Gaussian operator norm (Davidson-Szarek)")
     claim.record(rec.replace(numbers={**rec.numbers, **exponents}))
-    rec = _growth(x, ratio, name=f"{family}: estimate^2 / S_k(36) does not grow with {swept} "
-                                 f"(estimate^2 ~ {swept}^{fit.slopes[0]:.2f}, S_k ~ {swept}^"
-                                 f"{exponents['scale36_slope']:.2f})",
+    rec = _growth(x, ratio, name=f"{family}: estimate^2 / S_k(36) does not grow with {swept}",
                   reason=f"slope window [{MAX_DECAY:g}, {MAX_GROWTH:g}]: an upper bound may be loose, not outgrown")
     claim.record(rec.replace(numbers={**rec.numbers, **exponents}))
     rec = checks.inequality(naive, estimate, rtol=1e-12,
-                            name=f"{family}: naive bound prod ||W_l||_op^2 >= estimate^2; naive^2 ~ {swept}^"
-                                 f"{exponents['naive_slope']:.2f} vs S_k ~ {swept}^{exponents['scale36_slope']:.2f}",
+                            name=f"{family}: naive bound prod ||W_l||_op^2 >= estimate^2",
                             reason="submultiplicativity (a true bound); 1e-12 absorbs rounding")
     claim.record(rec.replace(numbers={**rec.numbers, **exponents}))
     control = _growth(x, ratio * x[:, None] ** CONTROL_POWER, name="negative control", reason="a too-small scale")
