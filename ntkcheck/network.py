@@ -38,11 +38,16 @@ def forward(weights: Sequence[torch.Tensor], x: torch.Tensor) -> tuple[list[torc
 
 
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b for tensors that need no gradient. On the CPU it goes through numpy's BLAS binding
-    (zero-copy views), which calls syrk for a Gram product ``a @ a.T`` (half the flops of the
-    GEMM torch.mm runs) and takes a transposed operand at full speed, where torch's CPU matmul
-    is ~20% slower (benchmarks/test_bench_ntk.py). Other devices use torch."""
-    if a.device.type != "cpu":
+    """a @ b for tensors that need no gradient.
+
+    When torch runs on one CPU thread, the product goes through numpy's BLAS binding (zero-copy
+    views), which calls syrk for a Gram product ``a @ a.T`` (half the flops of the GEMM torch.mm
+    runs) and takes a transposed operand at full speed (benchmarks/test_bench_ntk.py). When torch
+    has several threads, torch's own BLAS is used: numpy's BLAS threads and torch's OpenMP threads
+    spin-wait against each other, which made the structured NTK of (100, 512, 512, 1), N = 256,
+    4-5x slower at the default 2 threads of a 2-core machine (0.039 s against 0.0093 s, one run).
+    Other devices use torch."""
+    if a.device.type != "cpu" or torch.get_num_threads() > 1:
         return a @ b
     return torch.from_numpy(a.numpy() @ b.numpy())
 
