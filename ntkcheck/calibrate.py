@@ -164,6 +164,9 @@ def summarize(document: dict, target: float, alpha: float = stats.ALPHA) -> list
         row.failing_seeds = [s for s in seeds if s not in good]
         rows.append(row)
     for test, by_seed in sorted(outcomes.items()):
+        by_seed = {s: outcome for s, outcome in by_seed.items() if outcome != "skipped"}
+        if not by_seed:
+            continue  # skipped under every seed (e.g. a full-profile-only test at smoke): nothing was checked
         runs = sorted(s for s in by_seed if s is not None) or [None]  # without the claim fixture: once
         good = [s for s in runs if by_seed[s] in GOOD_OUTCOMES]
         checked = [r for r in rows if r.test == test]
