@@ -192,7 +192,8 @@ class ClaimsRecorder:
             if key == RECORD_PROPERTY:
                 rec = Record.from_json(value)
                 if hasattr(report, "wasxfail") and report.skipped and not rec.passed:
-                    rec = rec.replace(verdict=Verdict.ERRATUM)  # failed as the erratum marker documents
+                    # failed as the erratum marker documents; keep its text (xfail's reason is "erratum: <text>")
+                    rec = rec.replace(verdict=Verdict.ERRATUM, erratum=report.wasxfail.removeprefix("erratum: "))
                 self.records.append(rec)
 
     def _sorted(self) -> list[Record]:

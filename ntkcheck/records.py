@@ -61,6 +61,7 @@ class Record:
     resolution: what the check can detect at the budget used (e.g. "detects |slope - 1| > 0.31").
     numbers: every number behind the verdict (JSON-able). message: the failure/diagnostic text.
     claim, test, seed, profile: filled by the pytest plugin (paper reference, node id, derived seed, profile).
+    erratum: for an ERRATUM record, the text of its ``@pytest.mark.erratum`` (what is printed, what was measured).
     """
 
     name: str
@@ -78,6 +79,7 @@ class Record:
     seed: int | None = None
     profile: str | None = None
     index: int = 0  # position among the records of its test (keeps the table order under xdist)
+    erratum: str | None = None
 
     def __post_init__(self):
         self.verdict = Verdict(self.verdict)

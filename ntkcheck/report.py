@@ -215,7 +215,8 @@ def render_html(document: dict, records: list[Record], plots: dict[int, Path]) -
         f"{_e(records[i].name)}</figcaption></figure>" for i, path in plots.items())
     errata = [(i, r) for i, r in enumerate(records) if r.verdict is Verdict.ERRATUM]
     errata_html = ("<ul>" + "".join(f"<li><b>{_e(r.claim or '-')}</b>, {_e(r.name)}: measured {_e(r.measured)}; "
-                                    f"the printed form expects {_e(r.expected)}. <small>{_e(r.message)}</small></li>"
+                                    f"the printed form expects {_e(r.expected)}. {_e(r.erratum or '')} "
+                                    f"<small>{_e(r.message)}</small></li>"
                                     for _, r in errata) + "</ul>") if errata else "<p>No erratum in this run.</p>"
     failures = _unrecorded_failures(document, records)
     failures_html = ("<h2>Tests that failed without a record</h2><ul>" + "".join(
@@ -249,7 +250,8 @@ def render_markdown(document: dict, records: list[Record], plots: dict[int, Path
         lines.append("No scaling or band check in this run.")
     errata = [r for r in records if r.verdict is Verdict.ERRATUM]
     lines += ["", "## Errata", ""] + ([f"- **{_md(r.claim or '-')}**, {_md(r.name)}: measured {_md(r.measured)}; "
-                                       f"the printed form expects {_md(r.expected)}." for r in errata]
+                                       f"the printed form expects {_md(r.expected)}. {_md(r.erratum or '')}"
+                                       for r in errata]
                                       or ["No erratum in this run."])
     failures = _unrecorded_failures(document, records)
     if failures:

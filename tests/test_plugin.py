@@ -94,8 +94,12 @@ def test_json_schema(claims_run):
     assert all(t["duration"] >= 0 for t in document["tests"].values())
     record = document["records"][0]
     assert set(record) == {"name", "kind", "measured", "expected", "tolerance", "reason", "verdict",
-                           "resolution", "numbers", "message", "claim", "test", "seed", "profile", "index"}
+                           "resolution", "numbers", "message", "claim", "test", "seed", "profile", "index",
+                           "erratum"}
     assert record["seed"] == seeding.derive_seed(3, record["test"])
+    errata = [r for r in document["records"] if r["verdict"] == "ERRATUM"]
+    assert [r["erratum"] for r in errata] == ["the paper prints exponent 1.5; measured 1.0"]
+    assert all(r["erratum"] is None for r in document["records"] if r["verdict"] != "ERRATUM")
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(claims_run):
