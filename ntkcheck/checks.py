@@ -279,6 +279,9 @@ def band(params, ratios, *, band, drift_tol, name, reason, alpha=ALPHA) -> Recor
     numbers_ = {"band": [lo, hi], "drift_tol": drift_tol, "alpha": alpha, "params": grid,
                 "varied": varied, "min_ratio": np.nanmin(ratios), "max_ratio": np.nanmax(ratios),
                 "outside_band": outside, "trials": ratios.shape[1], "drift": {}}
+    if np.all(ratios > 0):  # per grid point, for plots: the geometric mean and the spread of log ratio
+        numbers_["mean_log_ratio"] = np.log(ratios).mean(axis=1)
+        numbers_["sd_log_ratio"] = np.log(ratios).std(axis=1, ddof=1) if ratios.shape[1] > 1 else None
     drift_verdicts, notes, measured_drift = [], "", []
     if varied and np.all(ratios > 0):
         fit = stats.fit_log_slopes(np.column_stack([np.log(grid[k]) for k in varied]), np.log(ratios), alpha)

@@ -126,6 +126,11 @@ def _plot_band(axes, record: Record) -> None:
     low, high = float(n["min_ratio"]), float(n["max_ratio"])
     axes.fill_between(span, low, high, color="tab:blue", alpha=0.25, lw=0,
                       label=f"observed ratios [{low:.3g}, {high:.3g}] ({n['trials']} trial(s) per point)")
+    if "mean_log_ratio" in n and len(x) == len(n["mean_log_ratio"]):
+        centres = np.exp(_floats(n["mean_log_ratio"]))
+        spread = _floats(n["sd_log_ratio"]) if n.get("sd_log_ratio") is not None else np.zeros_like(centres)
+        axes.errorbar(x, centres, yerr=[centres - centres * np.exp(-spread), centres * np.exp(spread) - centres],
+                      fmt="o", color="tab:blue", label="geometric mean per point (+- 1 sd of log ratio)")
     if name in n["drift"]:
         drift = n["drift"][name]
         centre, anchor = np.sqrt(low * high), np.exp(np.log(x).mean())
