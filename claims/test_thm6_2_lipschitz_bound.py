@@ -8,17 +8,18 @@ An upper bound can therefore only be refuted, never confirmed: a PASS means "no 
 estimate's growth is consistent with (36)", not "(36) proven".
 
 Regime: He initialisation (beta_l^2 = 2 / n_{l-1}), input dimension d = 4, depth L = 4, k = 3 = L - 1, three
-architecture families, each sweeping one width over a factor 4-16:
+architecture families, each sweeping one width over a factor 6-16:
   * wide first layer, narrow later layers: (4, n_1, 8, 8, 1), sweep n_1 (S_k ~ log n_1; naive^2 ~ n_1);
-  * pyramid: (4, 4m, 2m, m, 1), sweep m (S_k ~ m log^2 m; naive^2 ~ m);
+  * pyramid: (4, 4m, 2m, m, 1), sweep m >= 4 (S_k ~ m log^2 m; naive^2 ~ m; m < 4 is outside the w.h.p. regime);
   * bottleneck: (4, n, 4, n, 1), sweep n (S_k ~ n log n; naive^2 ~ n^2).
 For each family three records: estimate^2 <= C_BOUND * S_k on every net (the measured constant C = max
 estimate^2 / S_k is in the record); the exponent of estimate^2 / S_k against the swept width is not positive
 beyond MAX_GROWTH (a decay is allowed: (36) is an upper bound, and in the pyramid it is loose by about m);
 and the naive bound naive^2 = prod ||W_l||_op^2 holds on every net, with its fitted exponent next to that of S_k
 (where the naive bound grows faster than (36)). The fitted exponents of the estimate itself, with intervals,
-are in the check names and the numbers of the records. Negative control: the growth
-check rejects a scale too small by the square of the swept width.
+are in the check names and the numbers of the records. Negative control: the growth check rejects the measured
+ratios detrended to grow like (swept width)^(MAX_GROWTH + 1), i.e. at the measured scatter it resolves one power of
+the width beyond the allowed growth.
 """
 import numpy as np
 import pytest
@@ -37,11 +38,15 @@ FAMILIES = {  # name -> (widths as a function of the swept width, name of the sw
     "pyramid": (lambda m: (D, 4 * m, 2 * m, m, 1), "m = n_3"),
     "bottleneck": (lambda n: (D, n, 4, n, 1), "n = n_1 = n_3"),
 }
-GRID = {  # swept widths: a factor 8 (smoke) to 16 (full) per family; the cost grows like the widths^2
-    "smoke": {"wide first layer": (16, 32, 64, 128), "pyramid": (2, 4, 8, 16), "bottleneck": (16, 32, 64, 128)},
-    "full": {"wide first layer": (16, 32, 64, 128, 256), "pyramid": (2, 4, 8, 16, 32),
+GRID = {  # swept widths: a factor 6-8 (smoke) to 8-16 (full) per family; the cost grows like the widths^2
+    "smoke": {"wide first layer": (16, 32, 64, 128), "pyramid": (4, 6, 8, 12, 16, 24),
+              "bottleneck": (16, 32, 64, 128)},
+    "full": {"wide first layer": (16, 32, 64, 128, 256), "pyramid": (4, 6, 8, 12, 16, 24, 32),
              "bottleneck": (16, 32, 64, 128, 256)},
 }
+# The pyramid starts at m = 4, not 2. Theorem 6.2 holds w.p. 1 - sum_l exp(-Omega(n_l)), which is no guarantee when
+# n_3 = m = 2: there (widths 8, 4, 2) estimate^2 / S_k exceeded C_BOUND in 6 of 2000 nets (max 5.6; 1 in 1000 at
+# m = 3, none in 1000 at m = 4, max 3.3), so 8-12 draws at m = 2 failed the C_BOUND check at 2-4 % of seeds.
 TRIALS = {"smoke": 8, "full": 12}  # weight draws per grid point: the slope intervals come from their scatter
 SEARCH = {"smoke": {"starts": 4, "steps": 4}, "full": {"starts": 6, "steps": 6}}  # per net; see lipschitz.py
 # O(.) hides a constant; we allow the one of the k = 1 case: ||W_1||_op^2 <= beta_1^2 (sqrt n_0 + sqrt n_1)^2
@@ -51,7 +56,10 @@ C_BOUND = 4.0
 # room for the seed scatter of a lower estimate, yet is half of one missing power of a width; a decay down to
 # -2 is allowed because an upper bound may be loose (the pyramid measures about -1.2).
 MAX_GROWTH, MAX_DECAY = 0.5, -2.0
-CONTROL_POWER = 2  # the negative control divides S_k by (swept width)^2
+# Negative control: log(estimate^2 / S_k) detrended to the slope MAX_GROWTH + CONTROL_EXCESS (one power of the swept
+# width beyond the allowed growth), its scatter kept: the growth check must reject it. Not S_k / width^2: the pyramid
+# ratio decays like m^-1.1..-1.3, which left that control within 0.2 of MAX_GROWTH, undecided at 2 of 20 seeds.
+CONTROL_EXCESS = 1.0
 
 
 def _grid_slope(x, y) -> float:
@@ -96,12 +104,13 @@ def test_lipschitz_estimate_against_bound_36(claim, family):
                             name=f"{family}: estimate^2 <= {C_BOUND:g} S_k(36)",
                             reason="the k = 1 constant of the Gaussian operator norm (Davidson-Szarek)")
     claim.record(rec.replace(numbers={**rec.numbers, **exponents}))
-    rec = _growth(x, ratio, name=f"{family}: estimate^2 / S_k(36) does not grow with {swept}",
-                  reason=f"slope window [{MAX_DECAY:g}, {MAX_GROWTH:g}]: an upper bound may be loose, not outgrown")
-    claim.record(rec.replace(numbers={**rec.numbers, **exponents}))
+    growth = _growth(x, ratio, name=f"{family}: estimate^2 / S_k(36) does not grow with {swept}",
+                     reason=f"slope window [{MAX_DECAY:g}, {MAX_GROWTH:g}]: an upper bound may be loose, not outgrown")
+    claim.record(growth.replace(numbers={**growth.numbers, **exponents}))
     rec = checks.inequality(naive, estimate, rtol=1e-12,
                             name=f"{family}: naive bound prod ||W_l||_op^2 >= estimate^2",
                             reason="submultiplicativity (a true bound); 1e-12 absorbs rounding")
     claim.record(rec.replace(numbers={**rec.numbers, **exponents}))
-    control = _growth(x, ratio * x[:, None] ** CONTROL_POWER, name="negative control", reason="a too-small scale")
+    outgrown = ratio * x[:, None] ** (MAX_GROWTH + CONTROL_EXCESS - growth.numbers["slope"])
+    control = _growth(x, outgrown, name="negative control", reason="a ratio outgrowing the window")
     assert control.verdict is Verdict.FAIL, control.message  # the growth check can fail
