@@ -6,12 +6,12 @@ import math
 import numpy as np
 
 import ntkcheck as nc
+from ntkcheck import scales
 
 
 def feature_scale(net, k: int) -> float:
-    """d prod_{l=1}^k n_l beta_l^2, the scale of Theorem 5.1, eq. (26) and Lemma 5.5 (computed from the widths and
-    betas, whatever the initialisation; He gives 2^k n_k, LeCun n_k). Cost O(k)."""
-    return net.widths[0] * math.prod(net.widths[l] * net.betas[l - 1] ** 2 for l in range(1, k + 1))
+    """d prod_{l=1}^k n_l beta_l^2 of ``net`` (``ntkcheck.scales.feature_scale``): Theorem 5.1, eq. (26), Lemma 5.5."""
+    return scales.feature_scale(net.widths, net.betas, k)
 
 
 def expected_gram(F, beta: float) -> np.ndarray:

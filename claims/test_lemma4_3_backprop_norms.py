@@ -19,6 +19,7 @@ import pytest
 
 import ntkcheck as nc
 from ntkcheck import checks
+from ntkcheck.scales import feature_scale
 
 pytestmark = pytest.mark.claim("Lemma 4.3, eq. (26)")
 
@@ -58,11 +59,6 @@ def lemma4_3_scale(widths, betas, k):
                                                             for l in range(k + 2, depth)])
 
 
-def eq26_scale(widths, betas, k):
-    """d prod_{l=1}^k n_l beta_l^2 (eq. (26))."""
-    return widths[0] * np.prod([widths[l] * betas[l - 1] ** 2 for l in range(1, k + 1)])
-
-
 def _norms(net, x):
     """(||row of B_{k+1}||^2 for k = 0..L-2, ||f_k(x)||^2 for k = 0..L-1) at one input x of shape (1, d)."""
     return ([float(np.sum(b ** 2)) for b in net.backprop_vectors(x)[:-1]],
@@ -98,7 +94,7 @@ def test_beta_dependence_is_exact(claim):
     prod_{l<=k} beta_l^2 exactly: the printed beta factors of Lemma 4.3 and (26)."""
     ones, widths = (1.0,) * DEPTH, (BASE_WIDTH,) * DEPTH + (1,)
     factors = ([lemma4_3_scale(widths, BETAS, k) / lemma4_3_scale(widths, ones, k) for k in range(DEPTH - 1)]
-               + [eq26_scale(widths, BETAS, k) / eq26_scale(widths, ones, k) for k in range(DEPTH)])
+               + [feature_scale(widths, BETAS, k) / feature_scale(widths, ones, k) for k in range(DEPTH)])
     computed, reference = [], []
     for t in range(EXACT_TRIALS):
         seed = claim.seed_for("net", t)
@@ -137,7 +133,7 @@ def test_eq26_feature_norms(claim):
     params = _params(grid)
     ones = (1.0,) * DEPTH
     for k in range(DEPTH):
-        ratio = feats[k] / np.array([eq26_scale(w, ones, k) for w in grid])[:, None]
+        ratio = feats[k] / np.array([feature_scale(w, ones, k) for w in grid])[:, None]
         mean = 2.0 ** -k  # E||x||^2 = d, and each of the k ReLU layers keeps half its units
         claim.record(checks.band(params, ratio, band=(mean / BAND_FACTOR, mean * BAND_FACTOR), drift_tol=DRIFT_TOL,
                                  name=f"(26), k = {k}: ||f_{k}(x)||^2 / scale (mean {mean:g} expected)",

@@ -33,6 +33,7 @@ _EXPORTS = {
     "naive_lipschitz_bound": "ntkcheck.lipschitz",
     "squared_lipschitz_bound_scale": "ntkcheck.lipschitz",
     "ReLUNet": "ntkcheck.network",
+    "feature_scale": "ntkcheck.scales",
     "empirical_ntk": "ntkcheck.ntk",
     "jacobian": "ntkcheck.ntk",
 }
