@@ -72,7 +72,7 @@ def fitted_numbers(record) -> dict:
 def tolerance_to_pass(record) -> tuple[str, float, float] | None:
     """(name, value now, smallest value that would have passed this record) of the tolerance a record's
     verdict hinges on, or None for kinds without one number (probability: its tol is a declared
-    shortfall, not a spread)."""
+    shortfall, not a spread; an inequality with coverage < 1: a violation count decides it)."""
     numbers, kind = record["numbers"], record["kind"]
     if kind == "scaling":  # PASS iff the interval lies inside expected +- tol
         expected = _float(numbers["expected"])
@@ -80,6 +80,8 @@ def tolerance_to_pass(record) -> tuple[str, float, float] | None:
     if kind == "band" and numbers["drift"]:  # the ratio band is a stated constant, the drift a tolerance
         needed = max(_half_width_needed(d["lower"], d["upper"], 0.0) for d in numbers["drift"].values())
         return "drift_tol", _float(numbers["drift_tol"]), needed
+    if kind == "inequality" and _float(numbers.get("coverage", 1.0)) < 1:  # a count decides, not a margin
+        return None
     if kind in ("identity", "inequality") and _float(numbers["atol"]) == 0:  # else no single number
         needed = (_float(numbers["max_rel_error"]) if kind == "identity"
                   else max(0.0, -_float(numbers["min_rel_margin"])))

@@ -5,13 +5,16 @@ kind        claim shape                        verdict rule
 =========== ================================== =========================================================
 identity    an exact formula (e.g. eq. (13)    PASS iff |computed - reference| <= atol + rtol |reference|
             = eq. (9)-(10), Lemma 3.1)         entrywise; FAIL otherwise
-inequality  a bound lhs >= rhs per instance    PASS iff no instance has lhs < rhs - (atol + rtol |rhs|)
-            (e.g. Schur's bound in Thm 3.2)
+inequality  a bound lhs >= rhs per instance    PASS iff no instance has lhs < rhs - (atol + rtol |rhs|);
+            (e.g. Schur's bound in Thm 3.2)    with coverage c < 1 ("w.h.p."): FAIL iff the Clopper-
+                                               Pearson interval of P(holds) lies wholly below c
 scaling     a power law y ~ x^expected         equivalence rule on the (1 - alpha) slope interval
             (e.g. lambda_min = Theta(d))       [lo, hi]: PASS iff inside expected +- tol, FAIL iff wholly
                                                outside, INCONCLUSIVE otherwise (with trials needed)
-band        Theta(.) with explicit constants   PASS iff every ratio in [lo, hi] and every drift slope of
-                                               log ratio passes the scaling rule at 0 +- drift_tol
+band        Theta(.) with explicit constants   PASS iff every ratio in [lo, hi] (with coverage c < 1:
+                                               unless P(in band) >= c is rejected, as for inequality)
+                                               and every drift slope of log ratio passes the scaling
+                                               rule at 0 +- drift_tol
 probability "w.p. at least p"                  Clopper-Pearson [lo, hi]: FAIL iff hi < p, PASS iff
                                                lo >= p - tol, INCONCLUSIVE otherwise
 =========== ================================== =========================================================
@@ -84,6 +87,32 @@ def _record(kind, name, reason, *, tolerance, verdict, measured, expected, resol
                   reason=reason, verdict=verdict, resolution=resolution, numbers=numbers, message=message)
 
 
+def _coverage(value) -> float:
+    value = as_positive_float(value, "coverage")
+    if value > 1:
+        raise InvalidArgument(f"coverage must be in (0, 1] (the probability the claim holds with), got {value}")
+    return value
+
+
+def _rejects_coverage(violations: int, instances: int, coverage: float, alpha: float) -> tuple[bool, dict, str]:
+    """Is "the claim holds with probability >= coverage" rejected by ``violations`` in ``instances``?
+
+    The form of a "with high probability" claim (Lemma 4.3, Theorem 6.2: w.p. 1 - sum_l exp(-Omega(n_l))):
+    at finite width a fixed constant is exceeded with a small, unstated probability, so a single violation
+    refutes nothing. Rejected when the exact (1 - alpha) Clopper-Pearson interval [lo, hi] of P(holds) has
+    hi < coverage. Returns (rejected, numbers, text); coverage = 1 is the per-instance rule (any violation).
+    """
+    if coverage >= 1:
+        return violations > 0, {"coverage": 1.0}, ""
+    lower, upper = stats.clopper_pearson(instances - violations, instances, alpha)
+    detectable = 1 - coverage + stats.min_detectable_shortfall(instances, coverage, alpha)
+    numbers_ = {"coverage": coverage, "holds_rate": (instances - violations) / instances,
+                "holds_lower": lower, "holds_upper": upper, "detectable_violation_rate": detectable}
+    text = (f"P(holds) in [{lower:.4g}, {upper:.4g}] against coverage {coverage:.4g}: "
+            f"{'rejected' if upper < coverage else 'not rejected'}. ")
+    return upper < coverage, numbers_, text
+
+
 def identity(computed, reference, *, rtol, atol=0.0, name, reason) -> Record:
     """Arrays agree entrywise: |computed - reference| <= atol + rtol |reference| (numpy's allclose rule).
 
@@ -130,33 +159,44 @@ def _margins(lhs, rhs):
     return lhs.ravel(), rhs.ravel(), margin, relative
 
 
-def inequality(lhs, rhs, *, rtol=0.0, atol=0.0, name, reason) -> Record:
+def inequality(lhs, rhs, *, rtol=0.0, atol=0.0, coverage=1.0, alpha=ALPHA, name, reason) -> Record:
     """The claim lhs >= rhs for every instance (arrays of instances, broadcast together).
 
     An instance violates the claim when lhs < rhs - (atol + rtol |rhs|) (the slack absorbs rounding)
-    or when either side is NaN/inf. PASS iff there are no violations. Reports the number of violations
+    or when either side is NaN/inf. With ``coverage`` = 1 (the default) PASS iff there are no violations.
+    With coverage c < 1, for a bound that holds only with high probability at finite size (independent
+    instances): FAIL iff the (1 - alpha) Clopper-Pearson interval of P(holds) lies wholly below c, PASS
+    otherwise; the record states the violation rate the check detects. Reports the number of violations
     and the smallest margin lhs - rhs, absolute and relative to |rhs|. Cost O(instances).
     To let hypothesis search for violations, call :func:`target_margin` inside the property test.
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
     rtol, atol = as_nonnegative_float(rtol, "rtol"), as_nonnegative_float(atol, "atol")
+    coverage, alpha = _coverage(coverage), _alpha(alpha)
     lhs, rhs, margin, relative = _margins(lhs, rhs)
     violated = ~(margin >= -(atol + rtol * np.abs(rhs)))
     violations = int(np.count_nonzero(violated))
     worst = int(np.nanargmin(np.where(np.isnan(relative), -np.inf, relative)))
-    verdict = Verdict.PASS if violations == 0 else Verdict.FAIL
+    rejected, coverage_numbers, coverage_text = _rejects_coverage(violations, margin.size, coverage, alpha)
+    verdict = Verdict.FAIL if rejected else Verdict.PASS
     measured = (f"{violations} violations in {margin.size}; min margin {np.nanmin(margin):.3g} "
                 f"(rel {relative[worst]:.3g})")
-    detail = "" if verdict is Verdict.PASS else (
-        f"Worst instance #{worst}: lhs {float(lhs[worst])!r} < rhs {float(rhs[worst])!r}. ")
-    return _record("inequality", name, reason, tolerance={"rtol": rtol, "atol": atol}, verdict=verdict,
-                   measured=measured, expected=f"lhs >= rhs (slack {atol:.3g} + {rtol:.3g}|rhs|)",
-                   resolution=f"a violation deeper than {atol:.3g} + {rtol:.3g}*|rhs| in any of "
-                              f"{margin.size} instances",
+    detail = coverage_text + ("" if not violations else (
+        f"Worst instance #{worst}: lhs {float(lhs[worst])!r} < rhs {float(rhs[worst])!r}. "))
+    slack = f"slack {atol:.3g} + {rtol:.3g}|rhs|"
+    if coverage < 1:
+        expected = f"lhs >= rhs with probability >= {coverage:.4g} ({slack})"
+        resolution = (f"a violation rate above {coverage_numbers['detectable_violation_rate']:.3g} in "
+                      f"{margin.size} instances")
+    else:
+        expected = f"lhs >= rhs ({slack})"
+        resolution = f"a violation deeper than {atol:.3g} + {rtol:.3g}*|rhs| in any of {margin.size} instances"
+    return _record("inequality", name, reason, tolerance={"rtol": rtol, "atol": atol, "coverage": coverage},
+                   verdict=verdict, measured=measured, expected=expected, resolution=resolution,
                    numbers={"instances": margin.size, "violations": violations,
                             "min_margin": np.nanmin(margin), "min_rel_margin": relative[worst],
                             "worst_instance": worst, "worst_lhs": lhs[worst], "worst_rhs": rhs[worst],
-                            "rtol": rtol, "atol": atol},
+                            "rtol": rtol, "atol": atol, **coverage_numbers},
                    detail=detail)
 
 
@@ -250,7 +290,7 @@ def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA) -> Record:
         detail=_fit_notes(fit, needed, trials, alpha))
 
 
-def band(params, ratios, *, band, drift_tol, name, reason, alpha=ALPHA) -> Record:
+def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=ALPHA) -> Record:
     """A Theta(.) claim with explicit constants: quantity / predicted scale stays within ``band``.
 
     params: dict name -> (G,) positive values of each parameter at the G grid points (a parameter with
@@ -259,10 +299,13 @@ def band(params, ratios, *, band, drift_tol, name, reason, alpha=ALPHA) -> Recor
     against log parameter (one multiple regression over all varied parameters, intervals as in
     :func:`ntkcheck.stats.fit_log_slopes`) passes the equivalence rule at 0 +- drift_tol: the ratio must
     neither leave the band nor drift (a ratio growing like log N is a missed factor). FAIL when a ratio
-    leaves the band or a drift interval lies wholly outside +- drift_tol. Cost O(G T + G K^2).
+    leaves the band or a drift interval lies wholly outside +- drift_tol. With ``coverage`` c < 1 (a Theta
+    claim that holds with high probability, each ratio an independent draw) "leaves the band" means that
+    the data reject P(ratio in band) >= c, as in :func:`inequality`. Cost O(G T + G K^2).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
     drift_tol, alpha = as_nonnegative_float(drift_tol, "drift_tol"), _alpha(alpha)
+    coverage = _coverage(coverage)
     lo, hi = _array(band, "band", ndim=1) if np.size(band) == 2 else (np.nan, np.nan)
     if not 0 < lo < hi < np.inf:
         raise InvalidArgument(f"band must be a pair (lo, hi) with 0 < lo < hi, got {band!r}")
@@ -275,10 +318,11 @@ def band(params, ratios, *, band, drift_tol, name, reason, alpha=ALPHA) -> Recor
         raise InvalidArgument(f"every params array must have the same length G, got lengths {sorted(sizes)}")
     ratios = _trials_matrix(ratios, "ratios", sizes.pop())
     outside = int(np.count_nonzero(~((ratios >= lo) & (ratios <= hi))))
+    band_rejected, coverage_numbers, coverage_text = _rejects_coverage(outside, ratios.size, coverage, alpha)
     varied = [k for k, v in grid.items() if np.ptp(v) > 0]
     numbers_ = {"band": [lo, hi], "drift_tol": drift_tol, "alpha": alpha, "params": grid,
                 "varied": varied, "min_ratio": np.nanmin(ratios), "max_ratio": np.nanmax(ratios),
-                "outside_band": outside, "trials": ratios.shape[1], "drift": {}}
+                "outside_band": outside, "trials": ratios.shape[1], "drift": {}, **coverage_numbers}
     if np.all(ratios > 0):  # per grid point, for plots: the geometric mean and the spread of log ratio
         numbers_["mean_log_ratio"] = np.log(ratios).mean(axis=1)
         numbers_["sd_log_ratio"] = np.log(ratios).std(axis=1, ddof=1) if ratios.shape[1] > 1 else None
@@ -296,23 +340,28 @@ def band(params, ratios, *, band, drift_tol, name, reason, alpha=ALPHA) -> Recor
                                         "half_width": fit.half_width[k], "df": fit.df[k],
                                         "verdict": verdict_k, "trials_needed": needed}
         numbers_["lack_of_fit_p"], numbers_["method"] = fit.lack_of_fit_p, fit.method
+    outside_resolution = (f"any ratio outside [{lo:.3g}, {hi:.3g}]" if coverage >= 1 else
+                          f"a rate of ratios outside [{lo:.3g}, {hi:.3g}] above "
+                          f"{coverage_numbers['detectable_violation_rate']:.3g}")
+    if varied and np.all(ratios > 0):
         resolution = f"a drift slope beyond {drift_tol + 2 * float(np.max(fit.half_width)):.3g}, " \
-                     f"any ratio outside [{lo:.3g}, {hi:.3g}]"
+                     + outside_resolution
     else:
-        resolution = f"any ratio outside [{lo:.3g}, {hi:.3g}] (no drift fitted)"
-    if outside or Verdict.FAIL in drift_verdicts:
+        resolution = outside_resolution + " (no drift fitted)"
+    if band_rejected or Verdict.FAIL in drift_verdicts:
         verdict = Verdict.FAIL
     elif all(v is Verdict.PASS for v in drift_verdicts):
         verdict = Verdict.PASS
     else:
         verdict = Verdict.INCONCLUSIVE
     if outside:
-        notes = f"{outside} of {ratios.size} ratios outside the band. " + notes
-    return _record("band", name, reason, tolerance={"band": [lo, hi], "drift_tol": drift_tol},
+        notes = f"{outside} of {ratios.size} ratios outside the band. " + coverage_text + notes
+    within = "" if coverage >= 1 else f" with probability >= {coverage:.4g}"
+    return _record("band", name, reason, tolerance={"band": [lo, hi], "drift_tol": drift_tol, "coverage": coverage},
                    verdict=verdict,
                    measured="; ".join([f"ratio in [{np.nanmin(ratios):.3g}, {np.nanmax(ratios):.3g}]"]
                                       + measured_drift),
-                   expected=f"ratio in [{lo:.3g}, {hi:.3g}], |drift| <= {drift_tol:.3g}",
+                   expected=f"ratio in [{lo:.3g}, {hi:.3g}]{within}, |drift| <= {drift_tol:.3g}",
                    resolution=resolution, numbers=numbers_, detail=notes)
 
 

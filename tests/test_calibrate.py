@@ -176,3 +176,12 @@ def test_needed_tolerance_is_an_order_statistic():
     # 10 seeds at target 0.8: 8 must pass, so the 8th smallest per-seed tolerance
     assert calibrate._needed_at([0.1 * k for k in range(10, 0, -1)], 10, 0.8) == pytest.approx(0.8)
     assert calibrate._needed_at([0.1, 0.2], 10, 0.8) == math.inf  # 8 seeds never reached the check
+
+
+def test_a_whp_inequality_has_no_single_tolerance():
+    """With coverage < 1 a violation count decides the inequality, so no rtol 'would just pass' it."""
+    from ntkcheck import checks
+    strict = checks.inequality([1.0, 0.9], [1.0, 1.0], name="a", reason="b")
+    whp = checks.inequality([1.0] * 99 + [0.9], [1.0] * 100, coverage=0.99, name="a", reason="b")
+    assert calibrate.tolerance_to_pass(json.loads(strict.to_json())) == ("rtol", 0.0, pytest.approx(0.1))
+    assert calibrate.tolerance_to_pass(json.loads(whp.to_json())) is None

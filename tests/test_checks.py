@@ -120,6 +120,55 @@ def test_inequality_nan_is_a_violation():
         "violations"] == 1
 
 
+COVERAGE = 0.999  # a "w.h.p." claim as Lemma 4.3 checks it: at most 1 in 1000 instances may miss
+
+
+def _planted(rate, size=2500, seed=SEED):
+    """lhs >= rhs except at round(rate * size) random instances, each missing by 10%."""
+    rng = np.random.default_rng(seed)
+    rhs = rng.uniform(1.0, 2.0, size=size)
+    lhs = rhs + 0.1
+    missed = rng.choice(size, size=round(rate * size), replace=False)
+    lhs[missed] = 0.9 * rhs[missed]
+    return lhs, rhs
+
+
+def test_coverage_tolerates_rare_violations_of_a_whp_bound():
+    rec = checks.inequality(*_planted(0.0004), coverage=COVERAGE, name="whp bound", reason="synthetic")
+    assert rec.verdict is Verdict.PASS and rec.numbers["violations"] == 1, rec.message
+    assert rec.numbers["holds_upper"] >= COVERAGE and "not rejected" in rec.message
+    assert "violation rate above" in rec.resolution
+
+
+def test_coverage_planted_violation_rate_fails():
+    """Negative control: 1% of instances violating is 10x the allowed rate, and the check says so."""
+    rec = checks.inequality(*_planted(0.01), coverage=COVERAGE, name="whp bound", reason="synthetic")
+    assert rec.verdict is Verdict.FAIL and rec.numbers["violations"] == 25, rec.message
+    assert rec.numbers["holds_upper"] < COVERAGE and "rejected" in rec.message
+    # the stated resolution is honest: a rate above it is detected
+    assert rec.numbers["detectable_violation_rate"] < 0.01
+
+
+def test_coverage_one_is_the_per_instance_rule():
+    lhs, rhs = _planted(0.0004)
+    assert checks.inequality(lhs, rhs, name="bound", reason="synthetic").verdict is Verdict.FAIL
+    assert checks.inequality(lhs, rhs, coverage=1.0, name="bound", reason="synthetic").verdict is Verdict.FAIL
+
+
+def test_band_with_coverage_tolerates_a_rare_outlier_but_not_a_shifted_ratio():
+    rare = ratios(lambda n: np.ones_like(n), trials=400)
+    rare[3, 17] = 0.1  # one draw of 2800 below the band, as a w.h.p. Theta claim allows
+    rec = checks.band({"N": N_GRID}, rare, band=BAND, drift_tol=DRIFT_TOL, coverage=COVERAGE, name="ratio",
+                      reason="synthetic")
+    assert rec.verdict is Verdict.PASS and rec.numbers["outside_band"] == 1, rec.message
+    assert _band(rare).verdict is Verdict.FAIL  # the per-instance rule
+    # Negative control: a ratio sitting at the band's edge puts about half the draws outside
+    edge = ratios(lambda n: np.full_like(n, BAND[1]), trials=400)
+    rec = checks.band({"N": N_GRID}, edge, band=BAND, drift_tol=DRIFT_TOL, coverage=COVERAGE, name="ratio",
+                      reason="synthetic")
+    assert rec.verdict is Verdict.FAIL and rec.numbers["holds_upper"] < COVERAGE, rec.message
+
+
 def test_target_margin_steers_hypothesis_to_a_violation():
     """The documented pattern finds a bound that fails only near the end of the range."""
     @settings(max_examples=200, derandomize=True, database=None)
@@ -179,6 +228,9 @@ def test_identity_nan_fails():
     (lambda: checks.identity(np.ones(3), np.ones(4), rtol=0, name="a", reason="b"), "same shape"),
     (lambda: checks.band({"N": N_GRID}, np.ones(7), band=(2, 1), drift_tol=0.1, name="a", reason="b"), "band"),
     (lambda: checks.probability(5, 4, p=0.9, name="a", reason="b"), "successes"),
+    (lambda: checks.inequality([1.0], [0.5], coverage=1.5, name="a", reason="b"), "coverage"),
+    (lambda: checks.band({"N": N_GRID}, np.ones(7), band=(1, 2), drift_tol=0.1, coverage=0, name="a",
+                         reason="b"), "coverage"),
     (lambda: checks.probability(4, 4, p=0.9, tol=0.95, name="a", reason="b"), "tol"),
 ])
 def test_bad_input_is_a_clear_error(call, match):
