@@ -10,7 +10,9 @@ widths: under standard init (beta_l = 1, so the scales are products of widths an
 widths the claim names, 0 in the others) the ratio quantity / printed scale must stay in a band and must not drift
 with d, n_1, n_2, n_3 (one multiple regression over a one-at-a-time grid), and the raw norms must grow with exponent 1
 in the width the claim is linear in. Regime: L = 4, widths >= 64, where the failure probabilities exp(-Omega(n_l)) are
-negligible (at width 32 the lower tail reaches 1/45 of the mean in 1200 draws; at >= 64 it stays above 1/7).
+small (at width 32 the lower tail reaches 1/45 of the mean in 1200 draws; at >= 64 it stays above 1/7) but not zero:
+the band is a "with high probability" statement, checked as P(ratio in band) >= COVERAGE over the independent draws,
+not as "every draw of thousands" (see COVERAGE).
 The ratio's mean is 2^-(number of ReLU layers involved): each ReLU keeps half its units, E||Sigma W v||^2 =
 n beta^2 ||v||^2 / 2. The lemma also holds at k = 0 (row of B_1, the factor of lambda_min(X X^T) in (20)): shown too.
 """
@@ -35,6 +37,13 @@ WIDTH_VALUES = {"smoke": (64, 1024), "full": (64, 256, 512, 1024)}
 TRIALS = {"smoke": 80, "full": 150}  # independent (net, x) draws per grid point: log-ratio sd up to ~0.4 (k = 0)
 EXACT_TRIALS = 4  # the beta factors are an identity: a few nets suffice
 BAND_FACTOR = 16  # Theta constant unknown: 1200 draws at widths >= 64 stayed within a factor 7 of the mean
+# Lemma 4.3 and (26) hold w.p. 1 - sum_l exp(-Omega(n_l)), with an unstated constant in the Omega: at width 64 a draw
+# may leave any fixed band. Measured (full profile, 24 base seeds, 7 bands x 2550 draws each): 1 draw in ~4e5
+# outside [c/16, 16 c] (k = 0 of Lemma 4.3, ratio 0.0073 < 0.0078, base seed 21), which failed the
+# every-draw rule at 1 seed in 24. We declare the failure probability at these widths at most 1e-3 and FAIL when the
+# data reject that (Clopper-Pearson): from 8 draws outside of 2550 (full) or 5 of 720 (smoke); a true rate of 2e-5
+# gets there with probability < 1e-12, a band missing the ratio in 0.7% (full) or 1.7% (smoke) of draws is caught.
+COVERAGE = 0.999
 DRIFT_TOL = 0.2  # a missing sqrt(width) drifts by 0.5; finite-width corrections (~1/n) by ~0.03
 SLOPE_TOL = 0.15  # claimed exponent 1 (against 1.5 or 0.5 for a missing sqrt); ~1/n corrections bend it by ~0.03
 RTOL_EXACT = 1e-12  # rescaled weights give the same patterns: float64 rounding only
@@ -109,7 +118,7 @@ def test_beta_dependence_is_exact(claim):
 
 
 def test_lemma4_3_backprop_row_norms(claim):
-    """||(B_{k+1})_{i:}||^2 / (beta_L^2 n_{k+1} prod_{l=k+2}^{L-1} n_l beta_l^2): band, no drift in any width; the raw
+    """||(B_{k+1})_{i:}||^2 / (beta_L^2 n_{k+1} prod_{l=k+2}^{L-1} n_l beta_l^2): band (w.h.p.), no drift in any width; the raw
     norm grows like n_{k+1}^1 (k = 1, 2 as in the lemma; k = 0 shown as well)."""
     grid, rows, _ = _measure(claim)
     params = _params(grid)
@@ -118,8 +127,10 @@ def test_lemma4_3_backprop_row_norms(claim):
         ratio = rows[k] / np.array([lemma4_3_scale(w, ones, k) for w in grid])[:, None]
         mean = 2.0 ** -(DEPTH - 1 - k)  # ReLU layers k+1..L-1 each keep half their units
         claim.record(checks.band(params, ratio, band=(mean / BAND_FACTOR, mean * BAND_FACTOR), drift_tol=DRIFT_TOL,
+                                 coverage=COVERAGE,
                                  name=f"Lemma 4.3, k = {k}: ||B_{k + 1} row||^2 / scale (mean {mean:g} expected)",
-                                 reason="BAND_FACTOR: unknown Theta constant; DRIFT_TOL: ~1/n corrections"))
+                                 reason="BAND_FACTOR: unknown Theta constant; COVERAGE: w.h.p., not every draw; "
+                                        "DRIFT_TOL: ~1/n corrections"))
         idx = _varying(grid, k + 1)
         claim.record(checks.scaling(x=[grid[g][k + 1] for g in idx], y=rows[k][idx], expected=1.0, tol=SLOPE_TOL,
                                     name=f"Lemma 4.3, k = {k}: ||B_{k + 1} row||^2 vs n_{k + 1} (standard init)",
@@ -128,7 +139,7 @@ def test_lemma4_3_backprop_row_norms(claim):
 
 @pytest.mark.claim("eq. (26)")
 def test_eq26_feature_norms(claim):
-    """||f_k(x)||^2 / (d prod_{l<=k} n_l beta_l^2): band, no drift in any width; the raw norm grows like n_k^1."""
+    """||f_k(x)||^2 / (d prod_{l<=k} n_l beta_l^2): band (w.h.p.), no drift in any width; the raw norm grows like n_k^1."""
     grid, _, feats = _measure(claim)
     params = _params(grid)
     ones = (1.0,) * DEPTH
@@ -136,8 +147,10 @@ def test_eq26_feature_norms(claim):
         ratio = feats[k] / np.array([feature_scale(w, ones, k) for w in grid])[:, None]
         mean = 2.0 ** -k  # E||x||^2 = d, and each of the k ReLU layers keeps half its units
         claim.record(checks.band(params, ratio, band=(mean / BAND_FACTOR, mean * BAND_FACTOR), drift_tol=DRIFT_TOL,
+                                 coverage=COVERAGE,
                                  name=f"(26), k = {k}: ||f_{k}(x)||^2 / scale (mean {mean:g} expected)",
-                                 reason="BAND_FACTOR: unknown Theta constant; DRIFT_TOL: ~1/n corrections"))
+                                 reason="BAND_FACTOR: unknown Theta constant; COVERAGE: w.h.p., not every draw; "
+                                        "DRIFT_TOL: ~1/n corrections"))
         idx = _varying(grid, k)
         claim.record(checks.scaling(x=[grid[g][k] for g in idx], y=feats[k][idx], expected=1.0, tol=SLOPE_TOL,
                                     name=f"(26), k = {k}: ||f_{k}(x)||^2 vs {'d' if k == 0 else f'n_{k}'}",

@@ -12,8 +12,8 @@ architecture families, each sweeping one width over a factor 6-16:
   * wide first layer, narrow later layers: (4, n_1, 8, 8, 1), sweep n_1 (S_k ~ log n_1; naive^2 ~ n_1);
   * pyramid: (4, 4m, 2m, m, 1), sweep m >= 4 (S_k ~ m log^2 m; naive^2 ~ m; m < 4 is outside the w.h.p. regime);
   * bottleneck: (4, n, 4, n, 1), sweep n (S_k ~ n log n; naive^2 ~ n^2).
-For each family three records: estimate^2 <= C_BOUND * S_k on every net (the measured constant C = max
-estimate^2 / S_k is in the record); the exponent of estimate^2 / S_k against the swept width is not positive
+For each family three records: estimate^2 <= C_BOUND * S_k with probability >= COVERAGE over the nets (the
+theorem holds w.h.p.; the measured constant C = max estimate^2 / S_k is in the record); the exponent of estimate^2 / S_k against the swept width is not positive
 beyond MAX_GROWTH (a decay is allowed: (36) is an upper bound, and in the pyramid it is loose by about m);
 and the naive bound naive^2 = prod ||W_l||_op^2 holds on every net, with its fitted exponent next to that of S_k
 (where the naive bound grows faster than (36)). The fitted exponents of the estimate itself, with intervals,
@@ -52,6 +52,13 @@ SEARCH = {"smoke": {"starts": 4, "steps": 4}, "full": {"starts": 6, "steps": 6}}
 # O(.) hides a constant; we allow the one of the k = 1 case: ||W_1||_op^2 <= beta_1^2 (sqrt n_0 + sqrt n_1)^2
 # <= 4 beta_1^2 max(n_0, n_1) = 4 S_1 (Davidson-Szarek, up to fluctuations of lower order).
 C_BOUND = 4.0
+# (36) holds w.p. 1 - sum_l exp(-Omega(n_l)) and these nets have layers of width 4 (pyramid m = 4, bottleneck n_2 = 4):
+# a fixed constant is exceeded with a small probability. Measured: estimate^2 / S_k > 4 in about 0.07% of pyramid nets
+# (one net of 84 at 1.004 x the bound, base seed 10 of 24 at full, failed the every-net rule). We declare the failure
+# probability at most 1% and FAIL when the data reject that (Clopper-Pearson): from 5 nets of 84 (full) or 4 of 48
+# (smoke) over the bound; a true rate of 1e-3 gets there with probability < 1e-6, a bound missed by 14% (full) or 21%
+# (smoke) of nets is caught, and a missing power of a width (every large net over the bound) fails outright.
+COVERAGE = 0.99
 # (36) must not be outgrown: the slope of log(estimate^2 / S_k) must lie in [MAX_DECAY, MAX_GROWTH]. 0.5 leaves
 # room for the seed scatter of a lower estimate, yet is half of one missing power of a width; a decay down to
 # -2 is allowed because an upper bound may be loose (the pyramid measures about -1.2).
@@ -100,9 +107,10 @@ def test_lipschitz_estimate_against_bound_36(claim, family):
                                                                                        float(fit.upper[0])],
                  "scale36_slope": _grid_slope(x, scale[:, 0]), "naive_slope": _grid_slope(x, naive.mean(axis=1)),
                  "C": constant}
-    rec = checks.inequality(C_BOUND * scale, estimate,
-                            name=f"{family}: estimate^2 <= {C_BOUND:g} S_k(36)",
-                            reason="the k = 1 constant of the Gaussian operator norm (Davidson-Szarek)")
+    rec = checks.inequality(C_BOUND * scale, estimate, coverage=COVERAGE,
+                            name=f"{family}: estimate^2 <= {C_BOUND:g} S_k(36) w.p. >= {COVERAGE:g}",
+                            reason="C_BOUND: the k = 1 constant of the Gaussian operator norm (Davidson-Szarek); "
+                                   "COVERAGE: (36) holds w.h.p., widths down to 4")
     claim.record(rec.replace(numbers={**rec.numbers, **exponents}))
     growth = _growth(x, ratio, name=f"{family}: estimate^2 / S_k(36) does not grow with {swept}",
                      reason=f"slope window [{MAX_DECAY:g}, {MAX_GROWTH:g}]: an upper bound may be loose, not outgrown")
