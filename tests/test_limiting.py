@@ -108,12 +108,15 @@ def perturb_off_diagonal(A, relative):
 class TestClosedFormAgainstMonteCarlo:
     """Closed form (9)-(10) against the expectations of Lemma 3.1 estimated by sampling."""
 
+    # classmethods: pytest deprecates class-scoped fixtures defined as instance methods (PytestRemovedIn10Warning)
     @pytest.fixture(scope="class")
-    def sampled(self, data):
+    @classmethod
+    def sampled(cls, data):
         return limiting_kernels(data, MAX_DEPTH, "monte_carlo", samples=MC_SAMPLES, seed=MC_SEED)
 
     @pytest.fixture(scope="class")
-    def tolerances(self, exact):
+    @classmethod
+    def tolerances(cls, exact):
         return ntk_tolerances(exact.G, exact.K, MC_SAMPLES)
 
     @pytest.mark.parametrize("level", DEPTHS)
