@@ -2,13 +2,14 @@
 with F~_k = F_k - E_X[F_k] (Section 2: the mean over the data distribution, for fixed weights).
 
 Measured: the printed order fails. For r = 1 the difference is D = a 1^T + 1 a^T + ||m||^2 1 1^T, m = E_X[f_k(x)],
-a = F~_k m, which is indefinite unless a is parallel to 1: lambda_min(D) < 0 in every trial (-0.14 to -0.46 of the
-scale S_k = d prod n_l beta_l^2, while lambda_min(F~ F~^T) is ~0.005-0.05 S_k). For r = 2, 3, 4 it fails in 45%, 10%,
-5% of the trials (full profile). The eigenvalue comparison lambda_min((F^{*r})(F^{*r})^T) >=
-lambda_min((F~^{*r})(F~^{*r})^T) fails as well (ratios 0.31-0.9 in some trials for every r). What the numbers support, and what the proof of
-Theorem 5.1 needs, is the comparison up to a constant: lambda_min((F^{*r})(F^{*r})^T) >= C_OMEGA
-lambda_min((F~^{*r})(F~^{*r})^T), checked on every trial (the constant is not derived: it is the measured minimum
-~0.3 with a factor 2 of margin). For r = 1 the printed order does hold on the complement of 1 (with equality there).
+a = F~_k m, which is indefinite unless a is parallel to 1: lambda_min(D) < 0 in every trial (down to -0.57 of the
+scale S_k = d prod n_l beta_l^2, while lambda_min(F~ F~^T) is ~0.005-0.05 S_k). For r = 2, 3, 4 it fails in 48%, 11%,
+7% of the trials (full profile, base seed 0, 100 nets per r). The eigenvalue comparison lambda_min((F^{*r})(F^{*r})^T)
+>= lambda_min((F~^{*r})(F~^{*r})^T) fails as well (ratios 0.58-0.86 at base seed 0, down to 0.070 over 136 seeds). What the numbers support, and what the proof of
+Theorem 5.1 needs, is the comparison up to a constant, with the probability (31) of the lemma:
+lambda_min((F^{*r})(F^{*r})^T) >= C_OMEGA lambda_min((F~^{*r})(F~^{*r})^T) w.p. >= COVERAGE over the nets (the
+constant is not derived; see C_OMEGA and COVERAGE for what was measured). For r = 1 the printed order does hold on
+the complement of 1 (with equality there).
 
 E_X[F_k]: exact for k = 1 with Gaussian data (E sigma(<x, w_j>) = ||w_j|| / sqrt(2 pi)); for k = 2 the mean of f_2 over
 MEAN_SAMPLES fresh points. Its error perturbs the measured lambda_min(D) by ~ sqrt(n_k / (N * samples)) relative
@@ -27,10 +28,22 @@ pytestmark = pytest.mark.claim("Lemma 5.4")
 D = 32
 CASES = ((1, (256,)), (2, (64, 256)))  # (k, hidden widths up to n_k)
 NS = {"smoke": (32,), "full": (32, 64)}
-TRIALS = {"smoke": 3, "full": 10}
+# Nets per (k, N): 12 per r at smoke, 100 at full, so that the COVERAGE rule can resolve a violation rate (below).
+TRIALS = {"smoke": 6, "full": 25}
 RS = (1, 2, 3, 4)
 MEAN_SAMPLES = {"smoke": 10_000, "full": 40_000}  # sampled E_X[f_2]: see the module docstring
-C_OMEGA = 0.125  # the Omega-constant of the corrected form: measured minimum ~0.3, a factor 2 of margin
+# The Omega-constant of the corrected form, set from the first 44 seeds' minimum (~0.3) with a factor 2 of margin and
+# kept when the tail below was found (a constant re-fitted to the tail would be tuned to the data, not checked).
+C_OMEGA = 0.125
+# Lemma 5.4 holds w.p. (31), 1 - N exp(-Omega(min_{l<=k} n_l / prod log n_l)) - ...: with N = 64, d = 32 and
+# n_1 = 64 that is not negligible, and the ratio has a lower tail. Measured (full profile, 10 nets per (k, N) then,
+# base seeds 0-135, 5,440 nets per r): ratio below C_OMEGA in 0, 0, 2, 4 nets for r = 1..4 (minima 0.60, 0.14, 0.070,
+# 0.091), all at k = 2; the same nets with E_X[f_2] from 2,000,000 samples give the same ratios to 2%, so the tail is
+# not the sampled mean. Checked per net, this failed at 6 of 136 seeds. We declare the failure probability at most
+# 0.5% and FAIL when the data reject that (Clopper-Pearson): from 4 nets of 100 (full) or 2 of 12 (smoke) under
+# C_OMEGA; the measured rate (7.5e-4, 99% upper bound 2.3e-3) gets there with probability < 5e-4 per check, and a
+# constant missed by 10.5% (full) or 48% (smoke) of nets is caught.
+COVERAGE = 0.995
 ROUNDING = 1e-10  # relative to S_k^r: eigenvalues of differences of matrices of size ~S_k^r
 
 
@@ -57,9 +70,9 @@ def _measurements(claim):
     return np.array(rows)
 
 
-@pytest.mark.erratum("(30) prints (F^{*r})(F^{*r})^T >= (F~^{*r})(F~^{*r})^T; measured (full profile, 40 nets per r) "
-                     "lambda_min of the difference < 0 in 100% of trials for r = 1 (down to -0.46 S_k), 45% for r = 2, "
-                     "10% for r = 3, 5% for r = 4")
+@pytest.mark.erratum("(30) prints (F^{*r})(F^{*r})^T >= (F~^{*r})(F~^{*r})^T; measured (full profile, base seed 0, 100 "
+                     "nets per r) lambda_min of the difference < 0 in 100% of trials for r = 1 (down to -0.57 S_k), "
+                     "48% for r = 2, 11% for r = 3, 7% for r = 4")
 def test_printed_loewner_order(claim):
     """(30) as printed: lambda_min((F^{*r})(F^{*r})^T - (F~^{*r})(F~^{*r})^T) >= 0 for r = 1..4."""
     rows = _measurements(claim)
@@ -71,14 +84,16 @@ def test_printed_loewner_order(claim):
 
 
 def test_corrected_centering_comparison(claim):
-    """What holds: the Omega-comparison of the smallest eigenvalues for r = 1..4, and (30) on 1-perp for r = 1."""
+    """What holds: the Omega-comparison of the smallest eigenvalues for r = 1..4 (w.h.p., as (31) states), and (30)
+    on 1-perp for r = 1."""
     rows = _measurements(claim)
     for r in RS:
         mine = rows[rows[:, 0] == r]
-        claim.record(checks.inequality(mine[:, 2], C_OMEGA * mine[:, 3], rtol=ROUNDING,
+        claim.record(checks.inequality(mine[:, 2], C_OMEGA * mine[:, 3], rtol=ROUNDING, coverage=COVERAGE,
                                        name=f"r={r}: lambda_min(F^(*r) Gram) >= {C_OMEGA} lambda_min(F~^(*r) Gram) "
-                                            f"(min ratio {np.min(mine[:, 2] / mine[:, 3]):.3g})",
-                                       reason="rounding; C_OMEGA is the Omega-constant (see the docstring)"))
+                                            f"w.p. >= {COVERAGE:g} (min ratio {np.min(mine[:, 2] / mine[:, 3]):.3g})",
+                                       reason="rounding; C_OMEGA: the Omega-constant; COVERAGE: Lemma 5.4 holds "
+                                              "w.p. (31), not on every net"))
     ones = rows[rows[:, 0] == 1]
     claim.record(checks.identity(ones[:, 4], np.zeros(len(ones)), rtol=0.0, atol=ROUNDING,
                                  name="r=1: on the complement of 1 the difference vanishes (||P D P|| / ||D||)",
