@@ -1,6 +1,9 @@
 """Tests of the pytest plugin (through pytester: a tiny claim module run in-process, and once under
 pytest-xdist in a subprocess), plus the seed derivation and profile selection it relies on."""
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -277,3 +280,14 @@ def test_bad_seeds_option_is_a_usage_error(pytester):
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--claims-seeds", "7-2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--claims-seeds must be a range*'7-2'*"])
+
+
+def test_missing_installation_is_one_clear_usage_error():
+    """The root conftest stops a run in an environment without the package (here: its plugin blocked) with one
+    line naming what is missing and the README's install command, not one ImportError per module."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:ntkcheck", "-p", "no:cacheprovider",
+                             "--collect-only", "-q", "claims/test_eq8_hermite_coefficients.py"],
+                            cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert "ntkcheck" in result.stderr and 'pip install -e ".[test]"' in result.stderr, result.stderr
