@@ -19,7 +19,23 @@ probability "w.p. at least p"                  Clopper-Pearson [lo, hi]: FAIL if
                                                lo >= p - tol, INCONCLUSIVE otherwise
 =========== ================================== =========================================================
 
-Every record states its *resolution*: what the check would detect at the budget used. The checks know
+Every record states its power: what the check would have detected at the budget and alpha used, in
+``numbers["power"]`` (kind-specific numbers and a short ``summary`` for the claims table) and in the one-line
+``resolution``:
+
+=========== =========================================================================================
+kind        power (detected with probability about 1 - alpha/2, or for sure where no noise enters)
+=========== =========================================================================================
+identity    the relative error caught at the largest entry, rtol + atol / max|reference|
+inequality  the violation rate, 1 - (alpha/2)^(1/n) for n instances and coverage 1, else 1 - c plus the
+            smallest detectable shortfall of P(holds) (:func:`ntkcheck.stats.detectable_violation_rate`)
+scaling     the exponent error, tol + 2 half-width
+band        the drift exponent per varied parameter, drift_tol + 2 half-width, and the range of constant
+            factors on the ratios that would still pass (band edges against the measured ratios)
+probability the shortfall p - q of the true probability (:func:`ntkcheck.stats.min_detectable_shortfall`)
+=========== =========================================================================================
+
+An INCONCLUSIVE record also says, in ``numbers["to_decide"]``, what budget would decide. The checks know
 nothing about NTKs; the interval methods are described in :mod:`ntkcheck.stats`.
 """
 from __future__ import annotations
@@ -79,8 +95,13 @@ def _trials_matrix(y, name: str, grid_points: int) -> np.ndarray:
     return y
 
 
-def _record(kind, name, reason, *, tolerance, verdict, measured, expected, resolution, numbers,
-            detail="") -> Record:
+def _record(kind, name, reason, *, tolerance, verdict, measured, expected, resolution, numbers, power,
+            to_decide=None, detail="") -> Record:
+    """The Record; ``power`` (a dict with a short "summary") goes to numbers["power"], and what would decide
+    an INCONCLUSIVE verdict to numbers["to_decide"]."""
+    numbers = dict(numbers, power=power)
+    if verdict is Verdict.INCONCLUSIVE:
+        numbers["to_decide"] = to_decide
     message = (f"{kind} check {name!r}: {verdict.value}. Measured {measured}; expected {expected} "
                f"(tolerance: {reason}). {detail}Resolution: {resolution}.")
     return Record(name=name, kind=kind, measured=measured, expected=expected, tolerance=tolerance,
@@ -102,10 +123,10 @@ def _rejects_coverage(violations: int, instances: int, coverage: float, alpha: f
     refutes nothing. Rejected when the exact (1 - alpha) Clopper-Pearson interval [lo, hi] of P(holds) has
     hi < coverage. Returns (rejected, numbers, text); coverage = 1 is the per-instance rule (any violation).
     """
+    detectable = stats.detectable_violation_rate(instances, coverage, alpha)
     if coverage >= 1:
-        return violations > 0, {"coverage": 1.0}, ""
+        return violations > 0, {"coverage": 1.0, "detectable_violation_rate": detectable}, ""
     lower, upper = stats.clopper_pearson(instances - violations, instances, alpha)
-    detectable = 1 - coverage + stats.min_detectable_shortfall(instances, coverage, alpha)
     numbers_ = {"coverage": coverage, "holds_rate": (instances - violations) / instances,
                 "holds_lower": lower, "holds_upper": upper, "detectable_violation_rate": detectable}
     text = (f"P(holds) in [{lower:.4g}, {upper:.4g}] against coverage {coverage:.4g}: "
@@ -117,7 +138,8 @@ def identity(computed, reference, *, rtol, atol=0.0, name, reason) -> Record:
     """Arrays agree entrywise: |computed - reference| <= atol + rtol |reference| (numpy's allclose rule).
 
     Reports the max relative error (max |c - r| / |r|) and the relative Frobenius error ||c - r|| / ||r||.
-    A NaN or inf in either array is a FAIL. Shapes must match exactly (no broadcasting). Cost O(size).
+    Power: a relative error e (computed = reference (1 + e)) is caught iff e > rtol + atol / max|reference|
+    (at the largest entry), stated against the size max|reference| of the quantity. A NaN or inf in either array is a FAIL. Shapes must match exactly (no broadcasting). Cost O(size).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
     rtol, atol = as_nonnegative_float(rtol, "rtol"), as_nonnegative_float(atol, "atol")
@@ -137,13 +159,19 @@ def identity(computed, reference, *, rtol, atol=0.0, name, reason) -> Record:
     frobenius = float(np.linalg.norm(computed - reference)) / ref_norm if ref_norm else float(np.nan)
     verdict = Verdict.PASS if violations == 0 else Verdict.FAIL
     measured = f"max rel err {np.nanmax(relative):.3g}, rel Frobenius {frobenius:.3g}"
+    largest = float(np.nanmax(np.abs(reference)))
+    caught = rtol + atol / largest if largest > 0 else np.inf  # a relative error c = r (1 + e) fails iff e > this
+    power = {"relative_error": caught, "max_abs_reference": largest, "absolute_error": atol + rtol * largest,
+             "summary": f"rel err > {caught:.2g}"}
     detail = "" if verdict is Verdict.PASS else (
         f"{violations} of {error.size} entries out of tolerance ({nonfinite} non-finite); worst at "
         f"{tuple(int(i) for i in worst)}: computed {float(computed[worst])!r}, "
         f"reference {float(reference[worst])!r}. ")
     return _record("identity", name, reason, tolerance={"rtol": rtol, "atol": atol}, verdict=verdict,
                    measured=measured, expected=f"rtol {rtol:.3g}, atol {atol:.3g}",
-                   resolution=f"an entrywise error above {atol:.3g} + {rtol:.3g}*|reference|",
+                   resolution=f"an entrywise error above {atol:.3g} + {rtol:.3g}*|reference|: a relative error "
+                              f"above {caught:.3g} at the largest entry (|reference| <= {largest:.3g})",
+                   power=power,
                    numbers={"shape": list(error.shape), "max_abs_error": np.nanmax(error),
                             "max_rel_error": np.nanmax(relative), "rel_frobenius_error": frobenius,
                             "violations": violations, "nonfinite": nonfinite,
@@ -166,7 +194,9 @@ def inequality(lhs, rhs, *, rtol=0.0, atol=0.0, coverage=1.0, alpha=ALPHA, name,
     or when either side is NaN/inf. With ``coverage`` = 1 (the default) PASS iff there are no violations.
     With coverage c < 1, for a bound that holds only with high probability at finite size (independent
     instances): FAIL iff the (1 - alpha) Clopper-Pearson interval of P(holds) lies wholly below c, PASS
-    otherwise; the record states the violation rate the check detects. Reports the number of violations
+    otherwise. Power: the violation rate detected with probability >= 1 - alpha/2, for every coverage
+    (:func:`ntkcheck.stats.detectable_violation_rate`; at coverage 1 and n instances 1 - (alpha/2)^(1/n):
+    a bound checked on 100 instances can miss a violation rate of 5%). Reports the number of violations
     and the smallest margin lhs - rhs, absolute and relative to |rhs|. Cost O(instances).
     To let hypothesis search for violations, call :func:`target_margin` inside the property test.
     """
@@ -184,15 +214,17 @@ def inequality(lhs, rhs, *, rtol=0.0, atol=0.0, coverage=1.0, alpha=ALPHA, name,
     detail = coverage_text + ("" if not violations else (
         f"Worst instance #{worst}: lhs {float(lhs[worst])!r} < rhs {float(rhs[worst])!r}. "))
     slack = f"slack {atol:.3g} + {rtol:.3g}|rhs|"
+    rate = coverage_numbers["detectable_violation_rate"]
+    resolution = (f"a violation rate above {rate:.3g} in {margin.size} instances (a violation: deeper than "
+                  f"{atol:.3g} + {rtol:.3g}*|rhs|)")
     if coverage < 1:
         expected = f"lhs >= rhs with probability >= {coverage:.4g} ({slack})"
-        resolution = (f"a violation rate above {coverage_numbers['detectable_violation_rate']:.3g} in "
-                      f"{margin.size} instances")
     else:
         expected = f"lhs >= rhs ({slack})"
-        resolution = f"a violation deeper than {atol:.3g} + {rtol:.3g}*|rhs| in any of {margin.size} instances"
+        resolution += "; any one such violation FAILs"
+    power = {"violation_rate": rate, "instances": margin.size, "summary": f"viol. rate > {rate:.3g}"}
     return _record("inequality", name, reason, tolerance={"rtol": rtol, "atol": atol, "coverage": coverage},
-                   verdict=verdict, measured=measured, expected=expected, resolution=resolution,
+                   verdict=verdict, measured=measured, expected=expected, resolution=resolution, power=power,
                    numbers={"instances": margin.size, "violations": violations,
                             "min_margin": np.nanmin(margin), "min_rel_margin": relative[worst],
                             "worst_instance": worst, "worst_lhs": lhs[worst], "worst_rhs": rhs[worst],
@@ -234,6 +266,15 @@ def _needed(fit: stats.SlopeFit, k: int, expected: float, tol: float, trials: in
     must shrink to the distance between the estimate and the nearer edge of expected +- tol."""
     target = abs(tol - abs(float(fit.slopes[k]) - expected))
     return stats.trials_needed(float(fit.half_width[k]), trials, target)
+
+
+def _to_decide(fit: stats.SlopeFit, needed, trials: int) -> str:
+    """What budget would decide an INCONCLUSIVE slope (numbers["to_decide"])."""
+    if fit.method == "residuals":
+        return "more grid points, or trials per point (one value per point now)"
+    if needed is None:
+        return "no trial count at the current estimate (it sits on the tolerance edge): a longer grid"
+    return f"about {needed} trials per point (now {trials})"
 
 
 def _fit_notes(fit: stats.SlopeFit, needed, trials: int, alpha: float) -> str:
@@ -280,6 +321,8 @@ def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA) -> Record:
         measured=f"slope {_interval(fit, 0)}", expected=f"{expected:.3g} +- {tol:.3g}",
         resolution=f"|slope - {expected:.3g}| > {resolution:.3g} ({trials} trials x {x.size} points, "
                    f"{100 * (1 - alpha):.3g}% interval)",
+        power={"exponent_error": resolution, "summary": f"slope err > {resolution:.2g}"},
+        to_decide=_to_decide(fit, needed, trials),
         numbers={"x": x, "mean_log_y": np.log(y).mean(axis=1),
                  "sd_log_y": np.log(y).std(axis=1, ddof=1) if trials > 1 else None,
                  "slope": fit.slopes[0], "stderr": fit.stderr[0], "df": fit.df[0], "lower": fit.lower[0],
@@ -301,7 +344,9 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     neither leave the band nor drift (a ratio growing like log N is a missed factor). FAIL when a ratio
     leaves the band or a drift interval lies wholly outside +- drift_tol. With ``coverage`` c < 1 (a Theta
     claim that holds with high probability, each ratio an independent draw) "leaves the band" means that
-    the data reject P(ratio in band) >= c, as in :func:`inequality`. Cost O(G T + G K^2).
+    the data reject P(ratio in band) >= c, as in :func:`inequality`. Power: the drift exponent detected
+    per varied parameter, drift_tol + 2 half-width, and the factors by which every ratio could be
+    multiplied and still lie in the band (see ``_passing_factors``). Cost O(G T + G K^2).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
     drift_tol, alpha = as_nonnegative_float(drift_tol, "drift_tol"), _alpha(alpha)
@@ -326,7 +371,8 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     if np.all(ratios > 0):  # per grid point, for plots: the geometric mean and the spread of log ratio
         numbers_["mean_log_ratio"] = np.log(ratios).mean(axis=1)
         numbers_["sd_log_ratio"] = np.log(ratios).std(axis=1, ddof=1) if ratios.shape[1] > 1 else None
-    drift_verdicts, notes, measured_drift = [], "", []
+    drift_verdicts, notes, measured_drift, undecided = [], "", [], []
+    drift_power = {}
     if varied and np.all(ratios > 0):
         fit = stats.fit_log_slopes(np.column_stack([np.log(grid[k]) for k in varied]), np.log(ratios), alpha)
         for k, param in enumerate(varied):
@@ -336,18 +382,28 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
             drift_verdicts.append(verdict_k)
             measured_drift.append(f"drift {param} {_interval(fit, k)}")
             notes += f"Drift in {param}: {verdict_k.value}. " + _fit_notes(fit, needed, ratios.shape[1], alpha)
+            drift_power[param] = drift_tol + 2.0 * float(fit.half_width[k])
+            if verdict_k is Verdict.INCONCLUSIVE:
+                undecided.append(f"{_to_decide(fit, needed, ratios.shape[1])} for the drift in {param}")
             numbers_["drift"][param] = {"slope": fit.slopes[k], "lower": fit.lower[k], "upper": fit.upper[k],
                                         "half_width": fit.half_width[k], "df": fit.df[k],
                                         "verdict": verdict_k, "trials_needed": needed}
         numbers_["lack_of_fit_p"], numbers_["method"] = fit.lack_of_fit_p, fit.method
+    factors = _passing_factors(ratios, lo, hi, coverage, alpha)
     outside_resolution = (f"any ratio outside [{lo:.3g}, {hi:.3g}]" if coverage >= 1 else
                           f"a rate of ratios outside [{lo:.3g}, {hi:.3g}] above "
                           f"{coverage_numbers['detectable_violation_rate']:.3g}")
-    if varied and np.all(ratios > 0):
-        resolution = f"a drift slope beyond {drift_tol + 2 * float(np.max(fit.half_width)):.3g}, " \
-                     + outside_resolution
+    outside_resolution += (f"; a constant factor on every ratio passes the band within [{factors[0]:.3g}, "
+                           f"{factors[1]:.3g}]")
+    if drift_power:
+        resolution = "a drift exponent beyond " + ", ".join(
+            f"{v:.3g} in {k}" for k, v in drift_power.items()) + "; " + outside_resolution
     else:
         resolution = outside_resolution + " (no drift fitted)"
+    drift_summary = f"drift > {max(drift_power.values()):.2g}, " if drift_power else ""
+    power = {"drift": drift_power, "passing_factor": list(factors),
+             "violation_rate": coverage_numbers["detectable_violation_rate"],
+             "summary": f"{drift_summary}x[{factors[0]:.2g}, {factors[1]:.2g}]"}
     if band_rejected or Verdict.FAIL in drift_verdicts:
         verdict = Verdict.FAIL
     elif all(v is Verdict.PASS for v in drift_verdicts):
@@ -362,7 +418,23 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
                    measured="; ".join([f"ratio in [{np.nanmin(ratios):.3g}, {np.nanmax(ratios):.3g}]"]
                                       + measured_drift),
                    expected=f"ratio in [{lo:.3g}, {hi:.3g}]{within}, |drift| <= {drift_tol:.3g}",
-                   resolution=resolution, numbers=numbers_, detail=notes)
+                   resolution=resolution, numbers=numbers_, power=power, to_decide="; ".join(undecided),
+                   detail=notes)
+
+
+def _passing_factors(ratios: np.ndarray, lo: float, hi: float, coverage: float, alpha: float) -> tuple:
+    """The range [c_lo, c_hi] of constant factors c for which c * ratios would still pass the band part of
+    the check: fewer than the rejecting count k of the ratios below lo (c >= lo / k-th smallest ratio) and
+    fewer above hi (c <= hi / k-th largest); k = 1 at coverage 1. A band far wider than the data shows as
+    a wide range: the predicted scale could be off by that factor unnoticed (the drift test aside)."""
+    count = stats.rejecting_count(ratios.size, coverage, alpha)
+    finite = np.sort(ratios[np.isfinite(ratios)])
+    if count is None:
+        return 0.0, np.inf
+    if finite.size < count:
+        return np.nan, np.nan
+    smallest, largest = finite[count - 1], finite[-count]
+    return (lo / smallest if smallest > 0 else np.inf), (hi / largest if largest > 0 else np.inf)
 
 
 def probability(successes, trials, *, p, tol=0.0, name, reason, alpha=ALPHA) -> Record:
@@ -394,11 +466,10 @@ def probability(successes, trials, *, p, tol=0.0, name, reason, alpha=ALPHA) -> 
         verdict = Verdict.INCONCLUSIVE
     needed = {goal: stats.probability_trials_needed(p, tol, rate, goal, alpha) for goal in ("pass", "fail")}
     reachable = {goal: n for goal, n in needed.items() if n is not None}
-    detail = ""
-    if verdict is Verdict.INCONCLUSIVE:
-        detail = ("At the observed rate no trial count decides. " if not reachable else
-                  "At the observed rate about " + " or ".join(f"{n} trials would give {goal.upper()}"
-                                                              for goal, n in reachable.items()) + ". ")
+    to_decide = ("no trial count at the observed rate" if not reachable else
+                 " or ".join(f"about {n} trials would give {goal.upper()}" for goal, n in reachable.items())
+                 + f" at the observed rate (now {trials})")
+    detail = f"{to_decide[0].upper()}{to_decide[1:]}. " if verdict is Verdict.INCONCLUSIVE else ""
     shortfall = stats.min_detectable_shortfall(trials, p, alpha)
     return _record("probability", name, reason, tolerance=tol, verdict=verdict,
                    measured=f"{successes}/{trials} = {rate:.3g} [{lower:.3g}, {upper:.3g}]",
@@ -408,4 +479,5 @@ def probability(successes, trials, *, p, tol=0.0, name, reason, alpha=ALPHA) -> 
                    numbers={"successes": successes, "trials": trials, "rate": rate, "lower": lower,
                             "upper": upper, "p": p, "tol": tol, "alpha": alpha,
                             "min_detectable_shortfall": shortfall, "trials_needed": needed},
-                   detail=detail)
+                   power={"shortfall": shortfall, "summary": f"P short by > {shortfall:.2g}"},
+                   to_decide=to_decide, detail=detail)

@@ -21,7 +21,7 @@ import pytest
 
 from ntkcheck import profiles, seeding, table
 from ntkcheck._validate import InvalidArgument
-from ntkcheck.records import RECORD_PROPERTY, Record, Verdict, run_document
+from ntkcheck.records import RECORD_PROPERTY, ErratumStatus, Record, Verdict, run_document
 
 _SETTINGS = pytest.StashKey[dict]()
 # Calibration (--claims-seeds): each claim test is collected once per base seed, through an indirect
@@ -29,6 +29,25 @@ _SETTINGS = pytest.StashKey[dict]()
 # node id of a plain run, from which the seeds derive: copy `t[claims_seed=7]` == `t` under --claims-seed 7.
 BASE_SEED_FIXTURE = "claims_base_seed"
 _COPY_ID = re.compile(r"^(?P<test>.*?)(?:\[|-)claims_seed=(?P<seed>\d+)\]$")
+# user_properties keys: the erratum text of a marked test (on every report of it), and what its run showed
+ERRATUM_PROPERTY = "ntkcheck_erratum"
+ERRATUM_STATUS_PROPERTY = "ntkcheck_erratum_status"
+ERRATUM_SECTION = "ntkcheck erratum"  # the report section that says why an erratum test failed the run
+
+
+class CheckNotPassed(pytest.fail.Exception):
+    """Raised by ``claim.record`` for a record whose verdict is not PASS (a ``pytest.fail``: the message,
+    no traceback). The two subclasses keep apart what an erratum test may and may not end with."""
+
+
+class ClaimFailure(CheckNotPassed):
+    """The check FAILed: the data reject the claim. The only way an ``@pytest.mark.erratum`` test xfails
+    (the marker becomes ``xfail(strict=True, raises=ClaimFailure)``)."""
+
+
+class ClaimInconclusive(CheckNotPassed):
+    """The check is INCONCLUSIVE: the budget does not decide. A test fails with it; an erratum test too,
+    since an undecided printed form does not show the erratum."""
 
 
 def pytest_addoption(parser):
@@ -110,7 +129,53 @@ def pytest_collection_modifyitems(config, items):
         if not marker.args or not isinstance(marker.args[0], str):
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.erratum needs a description "
                                     "(what the paper prints and what was measured)")
-        item.add_marker(pytest.mark.xfail(strict=True, reason=f"erratum: {marker.args[0]}"))
+        # raises=: only the FAIL of its check is the documented failure; a crash or an INCONCLUSIVE fails the run
+        item.add_marker(pytest.mark.xfail(strict=True, raises=ClaimFailure, reason=f"erratum: {marker.args[0]}"))
+        item.user_properties.append((ERRATUM_PROPERTY, marker.args[0]))
+
+
+def _records_of(report) -> list[Record]:
+    return [Record.from_json(value) for key, value in report.user_properties if key == RECORD_PROPERTY]
+
+
+def erratum_status(report, excinfo) -> tuple[ErratumStatus, str]:
+    """What the run of an erratum test showed, from its call report (or failed setup report) and the
+    exception it ended with: (status, what to do; empty for a documented erratum)."""
+    records = _records_of(report)
+    if hasattr(report, "wasxfail") and report.skipped:
+        return ErratumStatus.ERRATUM, ""
+    if excinfo is not None and isinstance(excinfo.value, ClaimInconclusive):
+        rec = records[-1]
+        return ErratumStatus.INCONCLUSIVE, (
+            f"Its check {rec.name!r} is INCONCLUSIVE, not FAIL: the erratum is not shown at this budget "
+            f"(profile {rec.profile}). Give it the trials that decide: {rec.numbers.get('to_decide', 'more trials')}, "
+            "in the module's budget for that profile, with the reason.")
+    if excinfo is not None:
+        return ErratumStatus.CRASHED, (
+            f"It raised {excinfo.exconly(tryshort=True)[:200]}, "
+            f"{'after ' + str(len(records)) + ' passing record(s)' if records else 'before recording anything'}"
+            ", not the FAIL of its check: a crash is a crash. Fix the test; an erratum test xfails only "
+            "through claim.record of a FAIL verdict.")
+    if not records:
+        return ErratumStatus.NO_RECORD, (
+            "It recorded no check: an erratum test must measure the printed form and hand the check to "
+            "claim.record, whose FAIL is the documented failure.")
+    return ErratumStatus.HOLDS, (
+        f"Every check PASSed ({len(records)}): the printed form holds at this budget. If it does, drop the "
+        "@pytest.mark.erratum marker and the README's erratum; if not, the check cannot fail.")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: sees the outcome after pytest's xfail handling
+def pytest_runtest_makereport(item, call):
+    report = yield
+    erratum = item.get_closest_marker("erratum") is not None
+    if erratum and (call.when == "call" or (call.when == "setup" and report.failed)):
+        status, advice = erratum_status(report, call.excinfo)
+        report.user_properties.append((ERRATUM_STATUS_PROPERTY, status.value))
+        if advice:
+            report.sections.append((ERRATUM_SECTION, f"An erratum test must fail by the FAIL of its check, "
+                                    f"and this one did not ({status.value}). {advice}"))
+    return report
 
 
 class Claim:
@@ -141,7 +206,8 @@ class Claim:
                 f"--claims-profile {self.profile}")
 
     def record(self, rec: Record) -> Record:
-        """Add ``rec`` to the claims table / JSON; fail the test unless its verdict is PASS."""
+        """Add ``rec`` to the claims table / JSON; fail the test unless its verdict is PASS (raising
+        ``ClaimFailure`` for FAIL, ``ClaimInconclusive`` for INCONCLUSIVE)."""
         if not isinstance(rec, Record):
             raise InvalidArgument(f"claim.record expects a Record from ntkcheck.checks, got {type(rec).__name__}")
         rec = rec.replace(claim=self.ref, test=self._item.nodeid, seed=self.seed, profile=self.profile,
@@ -149,9 +215,10 @@ class Claim:
         self.records.append(rec)
         self._item.user_properties.append((RECORD_PROPERTY, rec.to_json()))
         if not rec.passed:
-            pytest.fail(f"{rec.message}\nClaim: {self.ref or '-'}; profile {self.profile}; seed {self.seed} "
-                        f"(from base seed {self.base_seed} and the node id).\nReplay: {self.replay}",
-                        pytrace=False)
+            raised = ClaimFailure if rec.verdict is Verdict.FAIL else ClaimInconclusive
+            raise raised(f"{rec.message}\nClaim: {self.ref or '-'}; profile {self.profile}; seed {self.seed} "
+                         f"(from base seed {self.base_seed} and the node id).\nReplay: {self.replay}",
+                         pytrace=False)
         return rec
 
 
@@ -179,28 +246,35 @@ class ClaimsRecorder:
         self.config = config
         self.started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         self.records: list[Record] = []
-        self.tests: dict = collections.defaultdict(lambda: {"outcome": None, "duration": 0.0})
+        self.tests: dict = collections.defaultdict(
+            lambda: {"outcome": None, "duration": 0.0, "erratum": None, "erratum_status": None})
+        self.erratum_problems: dict[str, str] = {}  # node id -> what to do, for errata that did not FAIL
 
     def pytest_runtest_logreport(self, report):
         test = self.tests[report.nodeid]
         test["duration"] += report.duration
         if report.when == "call" or (report.when == "setup" and not report.passed):
             test["outcome"] = _outcome(report)
+        for key, value in report.user_properties:
+            if key == ERRATUM_PROPERTY:
+                test["erratum"] = value
+            elif key == ERRATUM_STATUS_PROPERTY:
+                test["erratum_status"] = value
+                advice = [content for section, content in report.sections if section == ERRATUM_SECTION]
+                if advice:
+                    self.erratum_problems[report.nodeid] = advice[0]
         if report.when != "call":
             return
-        for key, value in report.user_properties:
-            if key == RECORD_PROPERTY:
-                rec = Record.from_json(value)
-                if hasattr(report, "wasxfail") and report.skipped and not rec.passed:
-                    # failed as the erratum marker documents; keep its text (xfail's reason is "erratum: <text>")
-                    rec = rec.replace(verdict=Verdict.ERRATUM, erratum=report.wasxfail.removeprefix("erratum: "))
-                self.records.append(rec)
+        for rec in _records_of(report):
+            if test["erratum_status"] == ErratumStatus.ERRATUM.value and not rec.passed:
+                rec = rec.replace(verdict=Verdict.ERRATUM, erratum=test["erratum"])  # failed as documented
+            self.records.append(rec)
 
     def _sorted(self) -> list[Record]:
         return sorted(self.records, key=lambda r: (r.test or "", r.index))
 
     def pytest_terminal_summary(self, terminalreporter):
-        if not self.records:
+        if not self.records and not self.erratum_problems:
             return
         settings = self.config.stash[_SETTINGS]
         if settings["seeds"] is not None:  # one row per seed would drown the reader: `ntkcheck calibrate`
@@ -213,6 +287,11 @@ class ClaimsRecorder:
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"{table.summary_line(self.records)} (profile {settings['profile']}, "
                                     f"base seed {settings['base_seed']})")
+        if self.erratum_problems:
+            terminalreporter.write_sep("-", f"{len(self.erratum_problems)} erratum test(s) did not fail by the "
+                                            "FAIL of their check (failures of the run)")
+            for nodeid, problem in sorted(self.erratum_problems.items()):
+                terminalreporter.write_line(f"{nodeid}: {problem}")
 
     def pytest_sessionfinish(self, session):
         path = self.config.getoption("claims_json")

@@ -30,6 +30,21 @@ class Verdict(str, enum.Enum):
     """A printed formula that failed as documented by ``@pytest.mark.erratum`` (a strict xfail)."""
 
 
+class ErratumStatus(str, enum.Enum):
+    """What the run of an ``@pytest.mark.erratum`` test showed. Only ERRATUM keeps the run green."""
+
+    ERRATUM = "ERRATUM"
+    """Its check FAILed, as documented: a strict xfail; the record's verdict becomes ERRATUM."""
+    INCONCLUSIVE = "INCONCLUSIVE"
+    """Its check was INCONCLUSIVE: the budget does not show the erratum. A failure of the run."""
+    CRASHED = "CRASHED"
+    """It raised something other than the FAIL of its check (or its setup failed). A failure of the run."""
+    NO_RECORD = "NO RECORD"
+    """It ended without recording a check. A failure of the run (XPASS(strict))."""
+    HOLDS = "HOLDS"
+    """Every check it recorded PASSed: the printed form holds here. A failure of the run (XPASS(strict))."""
+
+
 def jsonable(value):
     """``value`` with numpy scalars/arrays turned into Python numbers/lists and non-finite floats into
     the strings "inf", "-inf", "nan" (strict JSON has no such numbers)."""

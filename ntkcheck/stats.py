@@ -107,19 +107,29 @@ def fit_log_slopes(log_x, log_y, alpha: float = ALPHA) -> SlopeFit:
     return SlopeFit(slopes, stderr, df, slopes - half, slopes + half, half, lack_of_fit_p, method)
 
 
-def _welch_df_equal_noise(weights: np.ndarray, trials: int) -> float:
-    return (trials - 1) * float(np.sum(weights ** 2)) ** 2 / float(np.sum(weights ** 4))
+def _welch_df_equal_noise(weights: np.ndarray, trials: int) -> np.ndarray:
+    """Welch-Satterthwaite df of sum_i c_i ybar_i when every point has the same noise: one per row of
+    ``weights`` (K, G)."""
+    return (trials - 1) * np.sum(weights ** 2, axis=1) ** 2 / np.sum(weights ** 4, axis=1)
+
+
+def planned_half_widths(log_x, trials: int, noise_sd: float, alpha: float = ALPHA) -> np.ndarray:
+    """Half-widths (K,) of the slope intervals of :func:`fit_log_slopes` for a design ``log_x`` (G, K),
+    ``trials`` per point and per-trial noise of standard deviation ``noise_sd`` in log y (the same at
+    every point), at the sample sd equal to ``noise_sd``. Cost O(G K^2)."""
+    log_x = np.asarray(log_x, dtype=np.float64)
+    log_x = log_x.reshape(log_x.shape[0], -1)
+    weights = np.linalg.pinv(_design(log_x))[1:]
+    stderr = noise_sd * np.sqrt(np.sum(weights ** 2, axis=1) / trials)
+    df = _welch_df_equal_noise(weights, trials) if trials >= 2 else np.full(len(weights), log_x.shape[0] - 1.0 - len(weights))
+    return t_quantile(alpha, df) * stderr
 
 
 def planned_slope_half_width(x, trials: int, noise_sd: float, alpha: float = ALPHA) -> float:
     """Half-width of the slope interval of :func:`fit_log_slopes` for a grid ``x`` (G,), ``trials``
     per point and per-trial noise of standard deviation ``noise_sd`` in log y (the same at every point).
     """
-    log_x = np.log(np.asarray(x, dtype=np.float64))
-    weights = np.linalg.pinv(_design(log_x[:, None]))[1]
-    stderr = noise_sd * math.sqrt(float(np.sum(weights ** 2)) / trials)
-    df = _welch_df_equal_noise(weights, trials) if trials >= 2 else len(log_x) - 2
-    return float(t_quantile(alpha, df) * stderr)
+    return float(planned_half_widths(np.log(np.asarray(x, dtype=np.float64)), trials, noise_sd, alpha)[0])
 
 
 def min_detectable_slope_error(x, trials: int, noise_sd: float, tol: float,
@@ -129,6 +139,22 @@ def min_detectable_slope_error(x, trials: int, noise_sd: float, tol: float,
     estimate beyond tol + h, and the estimate falls short of the truth by less than h with that
     probability, hence tol + 2h (h: the interval half-width)."""
     return tol + 2.0 * planned_slope_half_width(x, trials, noise_sd, alpha)
+
+
+def min_detectable_drift(params: dict, trials: int, noise_sd: float, drift_tol: float,
+                         alpha: float = ALPHA) -> dict:
+    """Resolution of the drift test of a band check, for planning: {parameter: the smallest drift
+    exponent (slope of log ratio on log parameter) declared FAIL with probability about 1 - alpha/2},
+    drift_tol + 2 h_k, for the grid ``params`` (name -> (G,) values, as the band check takes them; a
+    parameter with one value is not fitted), ``trials`` per point and per-trial noise ``noise_sd`` of
+    log ratio. Same reasoning as :func:`min_detectable_slope_error`, with the half-widths of the
+    multiple regression (a second varied parameter that moves with the first widens both)."""
+    varied = [k for k, v in params.items() if np.ptp(np.asarray(v, dtype=np.float64)) > 0]
+    if not varied:
+        raise InvalidArgument("params must vary at least one parameter to fit a drift")
+    log_x = np.column_stack([np.log(np.asarray(params[k], dtype=np.float64)) for k in varied])
+    half = planned_half_widths(log_x, trials, noise_sd, alpha)
+    return {k: drift_tol + 2.0 * float(h) for k, h in zip(varied, half)}
 
 
 def trials_needed(half_width: float, trials: int, target_half_width: float) -> int | None:
@@ -171,6 +197,24 @@ def probability_trials_needed(p: float, tol: float, rate: float, goal: str, alph
     if goal == "pass":
         return _smallest_n(lambda n: clopper_pearson(rate * n, n, alpha)[0] >= p - tol, limit)
     return _smallest_n(lambda n: clopper_pearson(rate * n, n, alpha)[1] < p, limit)
+
+
+def rejecting_count(instances: int, coverage: float, alpha: float = ALPHA) -> int | None:
+    """The smallest number of violations among ``instances`` that rejects "holds with probability >=
+    coverage" (Clopper-Pearson upper bound of P(holds) below coverage); 1 for coverage = 1 (the
+    per-instance rule), None when even all instances violating would not reject."""
+    if coverage >= 1:
+        return 1
+    return _smallest_n(lambda k: clopper_pearson(instances - k, instances, alpha)[1] < coverage, instances)
+
+
+def detectable_violation_rate(instances: int, coverage: float = 1.0, alpha: float = ALPHA) -> float:
+    """Resolution of an inequality check: the smallest true violation rate that it declares FAIL with
+    probability >= 1 - alpha/2 after ``instances`` independent instances. For coverage = 1 (any
+    violation fails) this is the rate q with 1 - (1 - q)^n = 1 - alpha/2, i.e. 1 - (alpha/2)^(1/n)
+    (n = 2550, alpha = 0.01: 0.0021); for coverage c < 1 it is 1 - c plus the smallest detectable
+    shortfall of P(holds) below c (:func:`min_detectable_shortfall`)."""
+    return 1.0 - coverage + min_detectable_shortfall(instances, coverage, alpha)
 
 
 def min_detectable_shortfall(trials: int, p: float, alpha: float = ALPHA) -> float:

@@ -1,15 +1,21 @@
-"""The claims table printed at the end of a pytest run: one row per Record."""
+"""The claims table printed at the end of a pytest run: one row per Record.
+
+The "detects" column is the check's power at this run's budget (``numbers["power"]["summary"]``, see
+:mod:`ntkcheck.checks`): e.g. "slope err > 0.29" (an exponent error the scaling check would catch),
+"drift > 0.21, x[0.5, 2.1]" (a band's detectable drift, and the constant factors that would still pass
+it), "viol. rate > 0.0021", "P short by > 0.19", "rel err > 1e-12"."""
 from __future__ import annotations
 
 from ntkcheck.records import Record, Verdict
 
 # (header, width cap): a cell longer than its cap is cut with "..."; the JSON keeps the full text.
-COLUMNS = (("claim", 18), ("check", 44), ("measured", 44), ("expected", 30), ("verdict", 12))
+COLUMNS = (("claim", 18), ("check", 40), ("measured", 40), ("expected", 28), ("detects", 26), ("verdict", 12))
 
 
 def _cells(record: Record) -> tuple[str, ...]:
+    power = record.numbers.get("power") or {}  # records written before the power field have none
     return (record.claim or "-", f"{record.name} [{record.kind}]", record.measured, record.expected,
-            record.verdict.value)
+            power.get("summary", "-"), record.verdict.value)
 
 
 def _cut(text: str, width: int) -> str:

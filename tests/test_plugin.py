@@ -151,7 +151,151 @@ def test_formula(claim):
 ''')
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*XPASS(strict)*erratum: documented as failing*", "*formula*PASS*"])
+    result.stdout.fnmatch_lines(["*XPASS(strict)*erratum: documented as failing*",
+                                 "*(HOLDS). Every check PASSed (1): the printed form holds at this budget*",
+                                 "*formula*PASS*"])
+
+
+# One erratum test per way of ending: only the FAIL of its check is the documented failure (strict xfail with
+# raises=ClaimFailure); a crash, a missing record, an INCONCLUSIVE check or a failing setup fail the run.
+ERRATA_MODULE = '''
+import numpy as np
+import pytest
+from ntkcheck import checks
+
+pytestmark = pytest.mark.claim("Lemma 9.9")
+GRID = np.geomspace(64.0, 640.0, 6)
+PRINTED = "the paper prints exponent 1.5; measured 1.0"
+
+
+def power_law(slope, trials, noise_sd):
+    rng = np.random.default_rng(7)  # fixed: the verdicts below do not depend on the base seed
+    return GRID[:, None] ** slope * np.exp(noise_sd * rng.standard_normal((GRID.size, trials)))
+
+
+def printed_exponent(trials, noise_sd):
+    return checks.scaling(GRID, power_law(1.0, trials, noise_sd), expected=1.5, tol=0.1,
+                          name="printed exponent", reason="synthetic")
+
+
+@pytest.mark.erratum(PRINTED)
+def test_documented(claim):
+    claim.record(printed_exponent(trials=5, noise_sd=0.1))
+
+
+@pytest.mark.erratum(PRINTED)
+def test_crash(claim):
+    claim.record(checks.inequality([1.0], [0.0], name="a first check", reason="synthetic"))
+    return len(None)
+
+
+@pytest.mark.erratum(PRINTED)
+def test_no_record(claim):
+    printed_exponent(trials=5, noise_sd=0.1)  # computed, never recorded
+
+
+@pytest.mark.erratum(PRINTED)
+def test_inconclusive(claim):
+    claim.record(printed_exponent(trials=3, noise_sd=1.0))
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("no data")
+
+
+@pytest.mark.erratum(PRINTED)
+def test_setup_crash(claim, broken):
+    claim.record(printed_exponent(trials=5, noise_sd=0.1))
+'''
+
+
+@pytest.fixture
+def errata_run(pytester):
+    pytester.makepyfile(test_errata=ERRATA_MODULE)
+    path = pytester.path / "errata.json"
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--claims-json", str(path))
+    return result, json.loads(path.read_text())
+
+
+def test_documented_erratum_is_an_xfail_with_its_record(errata_run):
+    result, document = errata_run
+    result.assert_outcomes(xfailed=1, failed=3, errors=1)
+    test = document["tests"]["test_errata.py::test_documented"]
+    assert test["outcome"] == "xfailed" and test["erratum_status"] == "ERRATUM"
+    assert test["erratum"] == "the paper prints exponent 1.5; measured 1.0"
+    [record] = [r for r in document["records"] if r["test"] == "test_errata.py::test_documented"]
+    assert record["verdict"] == "ERRATUM" and record["erratum"] == test["erratum"]
+    result.stdout.fnmatch_lines(["Lemma 9.9*printed exponent ?scaling?*1.5 +- 0.1*slope err > *ERRATUM"])
+    assert "test_documented:" not in result.stdout.str()  # not among the errata that failed the run
+
+
+def test_crashing_erratum_fails_the_run(errata_run):
+    result, document = errata_run
+    test = document["tests"]["test_errata.py::test_crash"]
+    assert test["outcome"] == "failed" and test["erratum_status"] == "CRASHED"
+    result.stdout.fnmatch_lines([
+        "*TypeError*",
+        "*- ntkcheck erratum -*",
+        "An erratum test must fail by the FAIL of its check, and this one did not (CRASHED). It raised TypeError: "
+        "*, after 1 passing record(s), not the FAIL of its check: a crash is a crash.*"])
+    [record] = [r for r in document["records"] if r["test"] == "test_errata.py::test_crash"]
+    assert record["verdict"] == "PASS" and record["erratum"] is None  # the record it made, as it was
+
+
+def test_erratum_without_a_record_fails_the_run(errata_run):
+    result, document = errata_run
+    test = document["tests"]["test_errata.py::test_no_record"]
+    assert test["outcome"] == "failed" and test["erratum_status"] == "NO RECORD"
+    assert not [r for r in document["records"] if r["test"] == "test_errata.py::test_no_record"]
+    result.stdout.fnmatch_lines(["*?XPASS(strict)? erratum: the paper prints exponent 1.5*",
+                                 "*(NO RECORD). It recorded no check*"])
+
+
+def test_inconclusive_erratum_fails_the_run_and_names_the_trials_that_decide(errata_run):
+    result, document = errata_run
+    test = document["tests"]["test_errata.py::test_inconclusive"]
+    assert test["outcome"] == "failed" and test["erratum_status"] == "INCONCLUSIVE"
+    [record] = [r for r in document["records"] if r["test"] == "test_errata.py::test_inconclusive"]
+    assert record["verdict"] == "INCONCLUSIVE"  # not counted as ERRATUM
+    needed = record["numbers"]["trials_needed"]
+    assert record["numbers"]["to_decide"] == f"about {needed} trials per point (now 3)"
+    result.stdout.fnmatch_lines([
+        "*scaling check 'printed exponent': INCONCLUSIVE*",
+        f"*(INCONCLUSIVE). Its check 'printed exponent' is INCONCLUSIVE, not FAIL: the erratum is not shown at this "
+        f"budget (profile smoke). Give it the trials that decide: about {needed} trials per point (now 3), in the "
+        "module's budget for that profile, with the reason."])
+
+
+def test_erratum_with_a_failing_setup_is_an_error(errata_run):
+    result, document = errata_run
+    test = document["tests"]["test_errata.py::test_setup_crash"]
+    assert test["outcome"] == "failed"  # the setup report's outcome: pytest counts it as an error
+    assert test["erratum_status"] == "CRASHED"
+
+
+def test_table_lists_every_erratum_that_failed_the_run(errata_run):
+    result, document = errata_run
+    result.stdout.fnmatch_lines([
+        "*4 erratum test(s) did not fail by the FAIL of their check (failures of the run)*",
+        "test_errata.py::test_crash: An erratum test *(CRASHED)*",
+        "test_errata.py::test_inconclusive: An erratum test *(INCONCLUSIVE)*",
+        "test_errata.py::test_no_record: An erratum test *(NO RECORD)*",
+        "test_errata.py::test_setup_crash: An erratum test *(CRASHED). It raised RuntimeError: no data, before recording*"])
+    assert document["tests"]["test_errata.py::test_documented"]["erratum_status"] == "ERRATUM"
+    plain = [t for t in document["tests"].values() if t["erratum"] is None]
+    assert all(t["erratum_status"] is None for t in plain)
+
+
+@pytest.mark.slow  # a subprocess that starts two xdist workers: several seconds
+def test_erratum_statuses_survive_xdist(pytester):
+    pytester.makepyfile(test_errata=ERRATA_MODULE)
+    path = pytester.path / "parallel.json"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--claims-json", str(path))
+    result.assert_outcomes(xfailed=1, failed=3, errors=1)
+    result.stdout.fnmatch_lines(["*4 erratum test(s) did not fail by the FAIL of their check*"])
+    statuses = {k: t["erratum_status"] for k, t in json.loads(path.read_text())["tests"].items()}
+    assert sorted(statuses.values()) == ["CRASHED", "CRASHED", "ERRATUM", "INCONCLUSIVE", "NO RECORD"]
 
 
 def test_seed_for_and_rng(pytester):
