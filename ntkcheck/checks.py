@@ -139,7 +139,8 @@ def identity(computed, reference, *, rtol, atol=0.0, name, reason) -> Record:
 
     Reports the max relative error (max |c - r| / |r|) and the relative Frobenius error ||c - r|| / ||r||.
     Power: a relative error e (computed = reference (1 + e)) is caught iff e > rtol + atol / max|reference|
-    (at the largest entry), stated against the size max|reference| of the quantity. A NaN or inf in either array is a FAIL. Shapes must match exactly (no broadcasting). Cost O(size).
+    (at the largest entry), stated against the size max|reference| of the quantity. A NaN or inf in either
+    array is a FAIL. Shapes must match exactly (no broadcasting). Cost O(size).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
     rtol, atol = as_nonnegative_float(rtol, "rtol"), as_nonnegative_float(atol, "atol")

@@ -17,8 +17,11 @@ DISTRIBUTIONS = ("gaussian", "sphere", "hypercube", "cube", "gan")
 # The generator of the "gan" distribution is part of the distribution, not of the sample: it is drawn once per d
 # from this fixed seed, so that every call with the same d samples the same law.
 _GAN_GENERATOR_SEED = 20210718
-# E[tanh(g)^2] for g ~ N(0, 1), computed by quadrature; dividing by its root makes E||x||^2 = d exactly.
-_TANH_SECOND_MOMENT = 0.394294490398
+# E[tanh(g)^2] for g ~ N(0, 1), by quadrature (to double precision; tests/test_data.py pins it); dividing by its
+# root makes E||x||^2 = d exactly.
+_TANH_SECOND_MOMENT = 0.3942944903978412
+# Half-width a of the "cube" law U[-a, a]^d: E x_k^2 = a^2 / 3 = 1.
+_CUBE_HALF_WIDTH = np.sqrt(3.0)
 
 
 def _random_orthogonal(d: int, rng: np.random.Generator) -> np.ndarray:
@@ -58,7 +61,7 @@ def sample_data(distribution: str, n: int, d: int, seed: int = 0, mean=None) -> 
     elif distribution == "hypercube":
         x = rng.choice(np.array([-1.0, 1.0]), size=(n, d))
     elif distribution == "cube":
-        x = rng.uniform(-np.sqrt(3.0), np.sqrt(3.0), size=(n, d))
+        x = rng.uniform(-_CUBE_HALF_WIDTH, _CUBE_HALF_WIDTH, size=(n, d))
     else:
         x = _gan_like(rng.standard_normal((n, d)))
     if mean is not None:

@@ -130,9 +130,11 @@ def limiting_kernels(X, depth, method: str = "closed_form", samples=None, seed=N
     ``method="monte_carlo"``: Lemma 3.1 as printed. G^(1) = X X^T; G^(2) = 2 E[sigma(Xw) sigma(Xw)^T]
     with w ~ N(0, I_d); G^(l) for l >= 3 and Gdot^(l) for l >= 2 average sigma and sigma' (with
     sigma'(0) = 0) of sqrt(G^(l-1)) w, w ~ N(0, I_N), over ``samples`` draws of w (eq. (11), (12)),
-    and K follows from the recursion (12). By default level l samples through the *exact*
-    (closed-form) G^(l-1): the lemma is an identity between exact matrices, so each estimate then
-    carries the Monte Carlo error of one expectation only, of order 1/sqrt(samples).
+    and K follows from the recursion (12). The draws of sqrt(G^(l-1)) w are made as D sqrt(C) w, of the
+    same law N(0, G^(l-1)) (D the standard deviations, C the correlations; see ``_sampling_factor``), so
+    that a coordinate of zero variance is exactly 0, as in the closed form. By default level l samples
+    through the *exact* (closed-form) G^(l-1): the lemma is an identity between exact matrices, so each
+    estimate then carries the Monte Carlo error of one expectation only, of order 1/sqrt(samples).
     ``chained=True`` samples through the Monte Carlo G^(l-1) instead, which is what a simulation
     that never knew the closed form would do; errors then accumulate across levels. The draws
     come from ``numpy.random.default_rng(seed)``, one batch of w after the other as rows of a
@@ -201,12 +203,30 @@ def _closed_form_levels(X: np.ndarray, depth: int) -> Iterator[tuple[np.ndarray,
         yield g, g_dot
 
 
+def _sampling_factor(G: np.ndarray) -> np.ndarray:
+    """A factor F (N, N) with F F^T = G, for drawing s = F w ~ N(0, G), the law of sqrt(G) w in (11)-(12).
+
+    F = D sqrt(C), with D = diag(sqrt(G_ii)) and C = D^+ G D^+ the correlation matrix (unit diagonal). The
+    expectations of Lemma 3.1 depend on the law of s only, and this factor keeps each coordinate exact to
+    its own scale: a coordinate of zero variance (a zero data row) is exactly 0, so sigma(0) = sigma'(0) = 0
+    as in the closed form, and a tiny one keeps its correlations to full relative precision. The symmetric
+    root sqrt(G) from an eigendecomposition carries an absolute error ~sqrt(eps ||G||) in every row (from
+    the eigenvalues of a singular G that come out as rounding): a zero row of X X^T came out ~6e-9, the sign
+    of its step was random, and Gdot was ~0.5 there instead of 0; a row of X scaled by 1e-8 had its norm
+    off by 10-60%. Cost O(N^3) (one eigendecomposition)."""
+    scale = np.sqrt(np.diag(G))
+    inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
+    correlation = G * np.multiply.outer(inverse, inverse)  # exactly symmetric, as G is
+    np.fill_diagonal(correlation, (scale > 0).astype(np.float64))
+    return scale[:, None] * psd_sqrt(correlation)
+
+
 def _monte_carlo_levels(X, exact_G, samples, rng, chained):
     """G^(l), Gdot^(l) of Lemma 3.1 by sampling; level l samples through exact_G[l-2] unless chained."""
     G, Gdot = [exact_G[0]], [None]
     for level in range(2, len(exact_G) + 1):
         previous = G[-1] if chained else exact_G[level - 2]
-        root = psd_sqrt(previous)
+        root = _sampling_factor(previous)
         if level == 2:  # (11) prints G^(2) through X w, w ~ N(0, I_d), and (12) Gdot^(2) through sqrt(G^(1)) w
             g, _ = _sampled_moments(X, samples, rng)
             _, g_dot = _sampled_moments(root, samples, rng)

@@ -56,13 +56,20 @@ def psd_sqrt(a) -> np.ndarray:
     """The symmetric PSD square root sqrt(A) of Section 2 (sqrt(A) = sqrt(A)^T, sqrt(A) sqrt(A) = A).
 
     a : (N, N) symmetric PSD. Full eigendecomposition, O(9 N^3). Eigenvalues negative within rounding are set to 0;
-    beyond rounding, ``NotPositiveSemidefinite`` is raised. Returns (N, N)."""
+    beyond rounding, ``NotPositiveSemidefinite`` is raised. A zero diagonal entry A_ii = 0 gives an exactly zero
+    row and column i (e_i is in the kernel of A, hence of sqrt(A)); elsewhere the absolute error is
+    ~sqrt(eps ||A||) when A is singular, so a row with A_ii below ~eps ||A|| is noise (to sample N(0, A), scale by
+    the standard deviations first, as ``limiting_kernels(method="monte_carlo")`` does). Returns (N, N)."""
     a = as_symmetric_matrix(a, "a")
     values, vectors = scipy.linalg.eigh(a, check_finite=False)
     if values[0] < -_rounding_floor(a):
         raise NotPositiveSemidefinite(f"a must be positive semi-definite, got lambda_min = {values[0]:.6g}")
     root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
-    return (root + root.T) / 2  # symmetric to the last bit, as the definition requires
+    root = (root + root.T) / 2  # symmetric to the last bit, as the definition requires
+    null = np.diag(a) == 0
+    root[null, :] = 0.0
+    root[:, null] = 0.0
+    return root
 
 
 def khatri_rao_power(a, r: int) -> np.ndarray:

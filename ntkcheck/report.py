@@ -183,6 +183,9 @@ def _metadata(document: dict) -> list[tuple[str, str]]:
             ("report built", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))]
 
 
+_FAILURES_HEADING = "Tests that failed without a record, and errata that did not fail as documented"
+
+
 def _unrecorded_failures(document: dict, records: list[Record]) -> list[tuple[str, str]]:
     """Tests that failed (or passed a strict erratum) without a record, and erratum tests that did not fail by
     the FAIL of their check (a crash, no record, INCONCLUSIVE): a crash must not hide."""
@@ -231,7 +234,7 @@ def render_html(document: dict, records: list[Record], plots: dict[int, Path]) -
                                     f"<small>{_e(r.message)}</small></li>"
                                     for _, r in errata) + "</ul>") if errata else "<p>No erratum in this run.</p>"
     failures = _unrecorded_failures(document, records)
-    failures_html = ("<h2>Tests that failed without a record, and errata that did not fail as documented</h2><ul>" + "".join(
+    failures_html = (f"<h2>{_FAILURES_HEADING}</h2><ul>" + "".join(
         f"<li><code>{_e(t)}</code>: {_e(o)}</li>" for t, o in failures) + "</ul>") if failures else ""
     meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _metadata(document))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>ntkcheck claims report'
@@ -267,7 +270,7 @@ def render_markdown(document: dict, records: list[Record], plots: dict[int, Path
                                       or ["No erratum in this run."])
     failures = _unrecorded_failures(document, records)
     if failures:
-        lines += ["", "## Tests that failed without a record, and errata that did not fail as documented", ""] + [f"- `{t}`: {o}" for t, o in failures]
+        lines += ["", f"## {_FAILURES_HEADING}", ""] + [f"- `{t}`: {o}" for t, o in failures]
     return "\n".join(lines) + "\n"
 
 

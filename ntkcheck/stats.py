@@ -121,7 +121,10 @@ def planned_half_widths(log_x, trials: int, noise_sd: float, alpha: float = ALPH
     log_x = log_x.reshape(log_x.shape[0], -1)
     weights = np.linalg.pinv(_design(log_x))[1:]
     stderr = noise_sd * np.sqrt(np.sum(weights ** 2, axis=1) / trials)
-    df = _welch_df_equal_noise(weights, trials) if trials >= 2 else np.full(len(weights), log_x.shape[0] - 1.0 - len(weights))
+    if trials >= 2:
+        df = _welch_df_equal_noise(weights, trials)
+    else:  # the classical OLS error of fit_log_slopes: G - K - 1 degrees of freedom
+        df = np.full(len(weights), log_x.shape[0] - 1.0 - len(weights))
     return t_quantile(alpha, df) * stderr
 
 

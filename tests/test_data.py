@@ -1,8 +1,9 @@
-"""sample_data: shapes, seeds, the moments of Assumption 2.1, and bad input."""
+"""sample_data: shapes, seeds, the moments of Assumption 2.1, its normalizing constants, and bad input."""
 import numpy as np
 import pytest
+from scipy import integrate
 
-from ntkcheck import InvalidArgument
+from ntkcheck import InvalidArgument, data
 from ntkcheck.data import DISTRIBUTIONS, sample_data
 
 N_MOMENT, D_MOMENT = 4000, 25
@@ -26,6 +27,18 @@ def test_assumption_2_1_scaling(distribution):
     assert abs(second / D_MOMENT - 1) < SECOND_MOMENT_RTOL, f"E||x||^2 / d = {second / D_MOMENT:.4f}"
     centred = np.mean(np.sum((x - x.mean(axis=0)) ** 2, axis=1))
     assert centred > 0.9 * D_MOMENT, "zero-mean laws: the centred moment equals the raw one"
+
+
+def test_normalizing_constants_against_quadrature():
+    """The constants that make E||x||^2 = d: E[tanh(g)^2] of the "gan" law and the cube's half-width, to 1e-13."""
+    def gaussian_mean(f):  # adaptive quadrature on [0, 40] of an even integrand (the tail beyond is < 1e-300)
+        return 2 * integrate.quad(lambda g: f(g) * np.exp(-g * g / 2) / np.sqrt(2 * np.pi), 0, 40,
+                                  epsabs=1e-16, epsrel=1e-13, limit=200)[0]
+
+    assert data._TANH_SECOND_MOMENT == pytest.approx(gaussian_mean(lambda g: np.tanh(g) ** 2), rel=1e-13)
+    a = data._CUBE_HALF_WIDTH
+    assert integrate.quad(lambda x: x * x / (2 * a), -a, a)[0] == pytest.approx(1.0, rel=1e-13)
+    assert gaussian_mean(lambda g: g * g) == pytest.approx(1.0, rel=1e-13)  # the quadrature itself, on E g^2
 
 
 def test_sphere_and_hypercube_are_exact():

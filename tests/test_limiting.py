@@ -155,6 +155,59 @@ def test_one_expectation_within_five_sampled_standard_errors(data, exact, level)
         assert excess(g_dot, exact.Gdot[level], g_dot_se) > 1.0
 
 
+# Degenerate data through the Monte Carlo of Lemma 3.1 (the closed-form paths: tests/test_degenerate.py). The first
+# is the case that was wrong: X of shape 5x3 with row 2 zeroed gave Gdot row 2 = [0.50, 0.50, 1.01, 0.50, 0.50] at
+# 20,000 samples instead of 0 (psd_sqrt left ~6e-9 of rounding in that row, so the sign of the step was random);
+# a row scaled by 1e-8 (G_ii ~ 1e-16 ||G||, below the rounding of a symmetric root) had Gdot off by 0.1-0.4.
+DEGENERATE_SAMPLES = 20_000
+DEGENERATE_ROWS = {"zero row": (2, 0.0), "tiny row": (2, 1e-8), "duplicate": (3, None), "ray": (3, 2.5)}
+
+
+def degenerate_monte_carlo_data(case):
+    X = np.random.default_rng(DATA_SEED).standard_normal((5, 3))
+    row, factor = DEGENERATE_ROWS[case]
+    X[row] = X[row - 1] if factor is None else (factor * X[row - 1] if case == "ray" else factor * X[row])
+    return X
+
+
+class TestDegenerateMonteCarlo:
+    """Monte Carlo (11)-(12) and the closed form agree within the Monte Carlo bound on degenerate data."""
+
+    @pytest.fixture(scope="class", params=list(DEGENERATE_ROWS))
+    @classmethod
+    def case(cls, request):
+        X = degenerate_monte_carlo_data(request.param)
+        exact = limiting_kernels(X, MAX_DEPTH)
+        return request.param, X, exact, ntk_tolerances(exact.G, exact.K, DEGENERATE_SAMPLES)
+
+    @pytest.mark.parametrize("chained", (False, True), ids=("exact previous level", "chained"))
+    def test_within_the_monte_carlo_bound(self, case, chained):
+        name, X, exact, (tol_g, tol_gdot, tol_k) = case
+        sampled = limiting_kernels(X, MAX_DEPTH, "monte_carlo", samples=DEGENERATE_SAMPLES, seed=MC_SEED,
+                                   chained=chained)
+        for level in range(2, MAX_DEPTH + 1):
+            if chained:  # level l is one expectation through the sampled G^(l-1): its own closed form
+                reference_g, reference_gdot = arccos_step(sampled.G[level - 2])
+                se_g, se_gdot = moment_stderr_bounds(sampled.G[level - 2], DEGENERATE_SAMPLES)
+                bound_g, bound_gdot = Z_MAX * se_g, Z_MAX * se_gdot
+            else:
+                reference_g, reference_gdot = exact.G[level - 1], exact.Gdot[level - 1]
+                bound_g, bound_gdot = tol_g[level - 1], tol_gdot[level - 1]
+                assert within(sampled.K[level - 1], exact.K[level - 1], tol_k[level - 1]), f"{name}: K^({level})"
+            assert within(sampled.G[level - 1], reference_g, bound_g), f"{name}: G^({level})"
+            assert within(sampled.Gdot[level - 1], reference_gdot, bound_gdot), f"{name}: Gdot^({level})"
+
+
+
+@pytest.mark.parametrize("chained", (False, True))
+def test_monte_carlo_of_a_zero_row_is_exactly_zero(chained):
+    X = degenerate_monte_carlo_data("zero row")
+    sampled = limiting_kernels(X, MAX_DEPTH, "monte_carlo", samples=DEGENERATE_SAMPLES, seed=MC_SEED, chained=chained)
+    for matrices in sampled:
+        for A in matrices[1:]:
+            assert not A[2].any() and not A[:, 2].any()  # sigma(0) = sigma'(0) = 0 in every sample
+
+
 def test_chained_sampling_matches_the_closed_form_of_its_own_previous_level(data):
     """With chained=True, level l is one expectation through the sampled G^(l-1)."""
     chained = limiting_kernels(data, MAX_DEPTH, "monte_carlo", samples=MC_SAMPLES, seed=MC_SEED, chained=True)

@@ -281,7 +281,8 @@ def test_table_lists_every_erratum_that_failed_the_run(errata_run):
         "test_errata.py::test_crash: An erratum test *(CRASHED)*",
         "test_errata.py::test_inconclusive: An erratum test *(INCONCLUSIVE)*",
         "test_errata.py::test_no_record: An erratum test *(NO RECORD)*",
-        "test_errata.py::test_setup_crash: An erratum test *(CRASHED). It raised RuntimeError: no data, before recording*"])
+        "test_errata.py::test_setup_crash: An erratum test *(CRASHED). It raised RuntimeError: no data, before "
+        "recording*"])
     assert document["tests"]["test_errata.py::test_documented"]["erratum_status"] == "ERRATUM"
     plain = [t for t in document["tests"].values() if t["erratum"] is None]
     assert all(t["erratum_status"] is None for t in plain)
