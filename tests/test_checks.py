@@ -1,13 +1,17 @@
 """Negative controls of ntkcheck.checks: synthetic data where the claim is wrong must give FAIL, data too
-noisy to decide must give INCONCLUSIVE, and the matching true cases must PASS. Every generator draws
-from a fixed seed, so each verdict below is deterministic."""
+noisy to decide must give INCONCLUSIVE, and the matching true cases must PASS; every verdict rule at its
+exact boundary; the power each record states, by hand and on simulated runs. Every generator draws from a
+fixed seed, so each verdict below is deterministic."""
 import json
+import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from scipy import stats as sps
 
-from ntkcheck import checks
+from ntkcheck import checks, stats
+from ntkcheck.checks import ALPHA
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.records import Record, Verdict
 
@@ -244,3 +248,252 @@ def test_record_round_trips_through_strict_json():
     json.loads(text, parse_constant=pytest.fail)  # strict JSON: no NaN / Infinity literals
     assert rec.numbers["max_rel_error"] == "inf"  # an error relative to a zero entry
     assert Record.from_json(text) == rec and Record.from_json(text).verdict is Verdict.FAIL
+
+
+# ---- Every verdict rule at its exact boundary (just inside, just outside), the INCONCLUSIVE path of every kind
+# that has one, and the power each record states. The slope intervals come from stats.fit_log_slopes, pinned
+# against exact values in tests/test_stats.py. ----
+JUST = 1e-9  # relative step to either side of a boundary: far above rounding, far below any real difference
+
+
+def _fit(x, y):
+    fit = stats.fit_log_slopes(np.log(x)[:, None], np.log(y))
+    return float(fit.lower[0]), float(fit.upper[0]), float(fit.half_width[0])
+
+
+def test_scaling_pass_boundary_is_the_interval_touching_expected_plus_minus_tol():
+    y = power_law(1.0)
+    lower, upper, _ = _fit(GRID, y)
+    touching = max(upper - 1.0, 1.0 - lower)
+    verdict = lambda tol: _scaling_at(y, 1.0, tol).verdict  # noqa: E731
+    assert verdict(touching * (1 + JUST)) is Verdict.PASS
+    assert verdict(touching * (1 - JUST)) is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("side", (+1, -1), ids=("interval above", "interval below"))
+def test_scaling_fail_boundary_is_the_interval_leaving_expected_plus_minus_tol(side):
+    y = power_law(1.0)
+    lower, upper, _ = _fit(GRID, y)
+    tol = 0.1
+    edge = lower - tol if side > 0 else upper + tol  # the expected exponent at which the interval touches the band
+    assert _scaling_at(y, edge - side * JUST, tol).verdict is Verdict.FAIL
+    assert _scaling_at(y, edge + side * JUST, tol).verdict is Verdict.INCONCLUSIVE
+
+
+def _scaling_at(y, expected, tol):
+    return checks.scaling(GRID, y, expected=expected, tol=tol, name="y vs x", reason="boundary")
+
+
+def test_scaling_inconclusive_states_the_trials_that_decide():
+    y = power_law(1.0, trials=3, noise_sd=1.0)
+    rec = _scaling_at(y, 1.0, SLOPE_TOL)
+    slope, half = rec.numbers["slope"], rec.numbers["half_width"]
+    target = SLOPE_TOL - abs(slope - 1.0)
+    assert rec.numbers["trials_needed"] == math.ceil(3 * (half / target) ** 2)
+    assert rec.numbers["to_decide"] == f"about {rec.numbers['trials_needed']} trials per point (now 3)"
+    on_edge = _scaling_at(y, slope - SLOPE_TOL, SLOPE_TOL)  # the estimate sits on the edge: no budget decides
+    assert on_edge.verdict is Verdict.INCONCLUSIVE and on_edge.numbers["trials_needed"] is None
+    assert "no trial count" in on_edge.numbers["to_decide"]
+    one_trial = checks.scaling(GRID, GRID ** 1.0 * np.exp(0.3 * np.cos(7 * GRID)), expected=1.0, tol=0.05,
+                               name="y", reason="boundary")
+    assert one_trial.verdict is Verdict.INCONCLUSIVE and "grid points" in one_trial.numbers["to_decide"]
+    assert "to_decide" not in _scaling_at(power_law(1.0), 1.0, SLOPE_TOL).numbers  # only when undecided
+
+
+def test_scaling_power_is_tol_plus_twice_the_half_width():
+    rec = _scaling_at(power_law(1.0), 1.0, SLOPE_TOL)
+    _, _, half = _fit(GRID, power_law(1.0))
+    assert rec.numbers["power"]["exponent_error"] == pytest.approx(SLOPE_TOL + 2 * half, rel=1e-12)
+    assert rec.numbers["min_detectable_error"] == rec.numbers["power"]["exponent_error"]
+    assert rec.numbers["power"]["summary"] == f"slope err > {SLOPE_TOL + 2 * half:.2g}"
+
+
+FIXED = {"N": np.full(7, 100.0)}  # one value: no drift fitted, the band part alone decides
+
+
+@pytest.mark.parametrize("edge", (0, 1), ids=("lo", "hi"))
+def test_band_edges_are_inside(edge):
+    values = np.ones((7, 3))
+    values[2, 1] = BAND[edge]
+    assert checks.band(FIXED, values, band=BAND, drift_tol=0.1, name="r", reason="edge").verdict is Verdict.PASS
+    values[2, 1] = np.nextafter(BAND[edge], (0.0, np.inf)[edge])
+    rec = checks.band(FIXED, values, band=BAND, drift_tol=0.1, name="r", reason="edge")
+    assert rec.verdict is Verdict.FAIL and rec.numbers["outside_band"] == 1
+
+
+def test_band_drift_boundaries():
+    values = ratios(lambda n: (n / 64.0) ** 0.05)
+    lower, upper, _ = _fit(N_GRID, values)
+    touching = max(abs(lower), abs(upper))
+    band = lambda tol: checks.band({"N": N_GRID}, values, band=(0.1, 10.0), drift_tol=tol, name="r",  # noqa: E731
+                                   reason="boundary")
+    assert band(touching * (1 + JUST)).verdict is Verdict.PASS
+    undecided = band(touching * (1 - JUST))
+    assert undecided.verdict is Verdict.INCONCLUSIVE  # a band whose drift is undecided is never PASS
+    assert undecided.numbers["to_decide"].endswith("for the drift in N")
+    assert band(lower * (1 - JUST)).verdict is Verdict.FAIL  # the interval wholly above +- drift_tol
+    assert band(lower * (1 + JUST)).verdict is Verdict.INCONCLUSIVE
+
+
+def test_band_power_drift_and_passing_factors():
+    values = ratios(lambda n: np.ones_like(n))
+    rec = _band(values)
+    _, _, half = _fit(N_GRID, values)
+    assert rec.numbers["power"]["drift"] == {"N": pytest.approx(DRIFT_TOL + 2 * half, rel=1e-12)}
+    low, high = rec.numbers["power"]["passing_factor"]
+    assert (low, high) == (pytest.approx(BAND[0] / values.min()), pytest.approx(BAND[1] / values.max()))
+    # what the factors mean: the ratios times a factor just inside pass the band, just outside they leave it
+    wide_drift = dict(band=BAND, drift_tol=10.0, name="r", reason="factor")
+    for factor, verdict in ((low * (1 + JUST), Verdict.PASS), (low * (1 - JUST), Verdict.FAIL),
+                            (high * (1 - JUST), Verdict.PASS), (high * (1 + JUST), Verdict.FAIL)):
+        assert checks.band({"N": N_GRID}, factor * values, **wide_drift).verdict is verdict, factor
+
+
+@pytest.mark.parametrize("instances, coverage, count", [(2550, 0.999, 8), (84, 0.99, 5), (100, 0.995, 4)])
+def test_band_with_coverage_flips_at_the_rejecting_count(instances, coverage, count):
+    values = np.ones(instances)
+    values[:count - 1] = 10.0 * BAND[1]
+    params = {"N": np.full(instances, 100.0)}
+    rec = checks.band(params, values, band=BAND, drift_tol=0.1, coverage=coverage, name="r", reason="count")
+    assert rec.verdict is Verdict.PASS
+    low, high = rec.numbers["power"]["passing_factor"]  # the count - 1 outliers may stay out: the k-th ratio decides
+    assert (low, high) == (pytest.approx(BAND[0]), pytest.approx(BAND[1]))
+    values[count - 1] = 10.0 * BAND[1]
+    assert checks.band(params, values, band=BAND, drift_tol=0.1, coverage=coverage, name="r",
+                       reason="count").verdict is Verdict.FAIL
+
+
+SLACK_RTOL, SLACK_ATOL = 2.0 ** -10, 2.0 ** -12  # dyadic: atol + rtol |rhs| is exact for |rhs| = 4
+
+
+@pytest.mark.parametrize("rtol, atol", [(SLACK_RTOL, SLACK_ATOL), (SLACK_RTOL, 0.0), (0.0, SLACK_ATOL)])
+@pytest.mark.parametrize("rhs", (4.0, -4.0))
+def test_inequality_boundary_is_a_margin_of_minus_atol_plus_rtol_abs_rhs(rhs, rtol, atol):
+    slack = atol + rtol * abs(rhs)
+    at_edge = checks.inequality(rhs - slack, rhs, rtol=rtol, atol=atol, name="b", reason="edge")
+    beyond = checks.inequality(np.nextafter(rhs - slack, -np.inf), rhs, rtol=rtol, atol=atol, name="b", reason="edge")
+    assert at_edge.verdict is Verdict.PASS and at_edge.numbers["min_margin"] == -slack
+    assert beyond.verdict is Verdict.FAIL and beyond.numbers["violations"] == 1
+
+
+@pytest.mark.parametrize("instances, coverage, count", [(2550, 0.999, 8), (84, 0.99, 5), (100, 0.995, 4),
+                                                        (720, 0.999, 5), (48, 0.99, 4), (12, 0.995, 2)])
+def test_inequality_coverage_flips_at_the_quoted_counts(instances, coverage, count):
+    """The thresholds quoted in the claim modules ("FAIL from 8 draws outside of 2550", "5 nets of 84", ...)."""
+    rhs = np.ones(instances)
+    lhs = np.full(instances, 2.0)
+    lhs[:count - 1] = 0.5
+    check = lambda: checks.inequality(lhs, rhs, coverage=coverage, name="b", reason="count")  # noqa: E731
+    assert check().verdict is Verdict.PASS
+    lhs[count - 1] = 0.5
+    assert check().verdict is Verdict.FAIL
+
+
+def test_inequality_power_is_the_detectable_violation_rate():
+    rhs = np.ones(100)
+    rec = checks.inequality(rhs + 1, rhs, name="b", reason="power")
+    assert rec.numbers["power"]["violation_rate"] == pytest.approx(1 - (ALPHA / 2) ** (1 / 100), rel=1e-14)  # 0.0516
+    assert "violation rate above 0.0516 in 100 instances" in rec.resolution
+    whp = checks.inequality(rhs + 1, rhs, coverage=0.99, name="b", reason="power")
+    assert whp.numbers["power"]["violation_rate"] == stats.detectable_violation_rate(100, 0.99)
+
+
+@pytest.mark.parametrize("rtol, atol", [(SLACK_RTOL, SLACK_ATOL), (SLACK_RTOL, 0.0), (0.0, SLACK_ATOL)])
+def test_identity_boundary_is_atol_plus_rtol_abs_reference(rtol, atol):
+    reference = np.array([-4.0, 4.0, 2.0])
+    allowed = atol + rtol * np.abs(reference)
+    at_edge = reference + np.array([-1.0, 1.0, 1.0]) * allowed
+    assert checks.identity(at_edge, reference, rtol=rtol, atol=atol, name="K", reason="edge").passed
+    beyond = at_edge.copy()
+    beyond[0] = np.nextafter(beyond[0], -np.inf)
+    rec = checks.identity(beyond, reference, rtol=rtol, atol=atol, name="K", reason="edge")
+    assert rec.verdict is Verdict.FAIL and rec.numbers["violations"] == 1 and rec.numbers["worst_index"] == [0]
+
+
+def test_identity_errors_and_power_by_hand():
+    reference = np.array([[3.0, -4.0], [0.0, 1.0]])
+    computed = reference + np.array([[0.3, 0.0], [0.0, -0.5]])
+    rec = checks.identity(computed, reference, rtol=1e-3, atol=1e-6, name="K", reason="hand")
+    assert rec.numbers["max_abs_error"] == 0.5 and rec.numbers["max_rel_error"] == 0.5  # 0.5 / |1|
+    assert rec.numbers["rel_frobenius_error"] == pytest.approx(math.sqrt(0.09 + 0.25) / math.sqrt(26.0), rel=1e-14)
+    power = rec.numbers["power"]
+    assert power["max_abs_reference"] == 4.0
+    assert power["relative_error"] == pytest.approx(1e-3 + 1e-6 / 4.0, rel=1e-14)
+    # what it means: a relative error just above it is caught at the largest entry, just below it is not
+    caught = power["relative_error"]
+    for factor, passed in ((1 + 1e-6, False), (1 - 1e-6, True)):
+        assert checks.identity(reference * (1 + caught * factor), reference, rtol=1e-3, atol=1e-6, name="K",
+                               reason="power").passed is passed
+
+
+def test_probability_boundaries():
+    trials, successes, p = 50, 40, 0.9
+    interval = sps.binomtest(successes, trials).proportion_ci(1 - ALPHA, method="exact")
+    check = lambda p, tol=0.0: checks.probability(successes, trials, p=p, tol=tol, name="e", reason="edge")  # noqa
+    assert check(interval.high * (1 + JUST)).verdict is Verdict.FAIL  # hi < p
+    assert check(interval.high * (1 - JUST)).verdict is Verdict.INCONCLUSIVE
+    assert check(p, tol=p - interval.low * (1 - JUST)).verdict is Verdict.PASS  # lo >= p - tol
+    undecided = check(p, tol=p - interval.low * (1 + JUST))
+    assert undecided.verdict is Verdict.INCONCLUSIVE and "trials" in undecided.numbers["to_decide"]
+    assert check(p).numbers["power"]["shortfall"] == stats.min_detectable_shortfall(trials, p)
+
+
+def test_identity_and_inequality_have_no_inconclusive_path():
+    """Both are exact rules on the instances given: the power field says what they resolve instead."""
+    assert checks.identity([1.0], [1.0 + 1e-3], rtol=1e-4, name="K", reason="x").verdict is Verdict.FAIL
+    assert checks.inequality([0.0], [1.0], name="b", reason="x").verdict is Verdict.FAIL
+
+
+# ---- The stated power on synthetic data: a discrepancy of exactly the stated detectable size is detected in
+# >= 90% of simulated runs (the statement is ~1 - alpha/2 = 99.5%; the margin covers the randomness of the
+# sample sd that sets a run's own half-width). Seeded; each test well under 5 s. ----
+POWER_RUNS = 300
+DETECTED = 0.9
+
+
+@pytest.mark.parametrize("params", [{"N": N_GRID},
+                                    {"N": N_GRID, "d": np.array([10.0, 20.0, 40.0, 10.0, 20.0, 40.0, 80.0])}],
+                         ids=("one parameter", "two parameters"))
+def test_band_drift_of_the_stated_size_is_detected(params):
+    noise = NOISE_SD / 2
+    stated = stats.min_detectable_drift(params, TRIALS, noise, DRIFT_TOL)
+    rng = np.random.default_rng(SEED)
+    for param, drift in stated.items():
+        trend = (params[param] / params[param][0]) ** drift
+        fails = sum(checks.band(params, trend[:, None] * np.exp(noise * rng.standard_normal((7, TRIALS))),
+                                band=(1e-3, 1e3), drift_tol=DRIFT_TOL, name="r", reason="power").verdict
+                    is Verdict.FAIL for _ in range(POWER_RUNS))
+        assert fails / POWER_RUNS >= DETECTED, (param, drift, fails)
+    # the drift a record states from its own run is the planned one up to the scatter of the sample sd
+    runs = [checks.band(params, np.exp(noise * rng.standard_normal((7, TRIALS))), band=(1e-3, 1e3),
+                        drift_tol=DRIFT_TOL, name="r", reason="power").numbers["power"]["drift"] for _ in range(50)]
+    for param, drift in stated.items():
+        assert np.median([r[param] for r in runs]) == pytest.approx(drift, rel=0.1)
+
+
+def _verdicts_by_count(check, counts):
+    """{count: verdict} of a check whose verdict depends on one count only, each evaluated once."""
+    return {int(k): check(int(k)).verdict for k in np.unique(counts)}
+
+
+@pytest.mark.parametrize("instances, coverage", [(100, 1.0), (2550, 0.999), (84, 0.99)])
+def test_inequality_violation_rate_of_the_stated_size_is_detected(instances, coverage):
+    rhs = np.ones(instances)
+
+    def with_violations(k):
+        lhs = np.full(instances, 2.0)
+        lhs[:k] = 0.5
+        return checks.inequality(lhs, rhs, coverage=coverage, name="b", reason="power")
+    rate = with_violations(0).numbers["power"]["violation_rate"]
+    counts = np.random.default_rng(SEED).binomial(instances, rate, size=POWER_RUNS * 10)
+    verdicts = _verdicts_by_count(with_violations, counts)
+    assert np.mean([verdicts[k] is Verdict.FAIL for k in counts]) >= DETECTED
+
+
+@pytest.mark.parametrize("trials, p", [(50, 0.9), (200, 0.99)])
+def test_probability_shortfall_of_the_stated_size_is_detected(trials, p):
+    check = lambda k: checks.probability(k, trials, p=p, name="e", reason="power")  # noqa: E731
+    shortfall = check(trials).numbers["power"]["shortfall"]
+    counts = np.random.default_rng(SEED).binomial(trials, p - shortfall, size=POWER_RUNS * 10)
+    verdicts = _verdicts_by_count(check, counts)
+    assert np.mean([verdicts[k] is Verdict.FAIL for k in counts]) >= DETECTED
