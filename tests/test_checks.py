@@ -284,6 +284,15 @@ def _scaling_at(y, expected, tol):
     return checks.scaling(GRID, y, expected=expected, tol=tol, name="y vs x", reason="boundary")
 
 
+def test_scaling_interval_exactly_on_the_tolerance_edge_passes():
+    """The PASS rule is inclusive: two identical trials per point (sample variance exactly 0, so the interval is
+    the point estimate) checked at tol = 0 against the fitted slope itself."""
+    y = np.repeat(GRID[:, None] ** 1.5, 2, axis=1)
+    slope = _scaling_at(y, 1.5, 0.1).numbers["slope"]
+    rec = _scaling_at(y, slope, 0.0)
+    assert rec.numbers["half_width"] == 0.0 and rec.verdict is Verdict.PASS, rec.message
+
+
 def test_scaling_inconclusive_states_the_trials_that_decide():
     y = power_law(1.0, trials=3, noise_sd=1.0)
     rec = _scaling_at(y, 1.0, SLOPE_TOL)
@@ -436,6 +445,16 @@ def test_probability_boundaries():
     undecided = check(p, tol=p - interval.low * (1 + JUST))
     assert undecided.verdict is Verdict.INCONCLUSIVE and "trials" in undecided.numbers["to_decide"]
     assert check(p).numbers["power"]["shortfall"] == stats.min_detectable_shortfall(trials, p)
+
+
+def test_probability_bounds_exactly_on_the_edges():
+    """FAIL needs hi < p (hi = p is not FAIL); PASS needs lo >= p - tol (equality passes). With p = 1 and
+    lo >= 1/2, 1 - (1 - lo) = lo exactly (Sterbenz), so the PASS edge is hit without rounding."""
+    upper = checks.probability(40, 50, p=0.9, name="e", reason="edge").numbers["upper"]
+    assert checks.probability(40, 50, p=upper, name="e", reason="edge").verdict is not Verdict.FAIL
+    lower = checks.probability(50, 50, p=1.0, tol=0.5, name="e", reason="edge").numbers["lower"]
+    assert lower >= 0.5 and 1.0 - (1.0 - lower) == lower
+    assert checks.probability(50, 50, p=1.0, tol=1.0 - lower, name="e", reason="edge").verdict is Verdict.PASS
 
 
 def test_identity_and_inequality_have_no_inconclusive_path():
