@@ -142,7 +142,8 @@ def erratum_status(report, excinfo) -> tuple[ErratumStatus, str]:
     """What the run of an erratum test showed, from its call report (or failed setup report) and the
     exception it ended with: (status, what to do; empty for a documented erratum)."""
     records = _records_of(report)
-    if hasattr(report, "wasxfail") and report.skipped:
+    failed_as_documented = excinfo is not None and isinstance(excinfo.value, ClaimFailure)  # also under --runxfail
+    if (hasattr(report, "wasxfail") and report.skipped) or failed_as_documented:
         return ErratumStatus.ERRATUM, ""
     if excinfo is not None and isinstance(excinfo.value, ClaimInconclusive):
         rec = records[-1]

@@ -22,6 +22,7 @@ GRID = np.geomspace(16.0, 256.0, 5)
 TRIALS = 4
 SEED = 20210718
 UNRECORDED_FAILURE = "claims/test_crash.py::test_crashes"
+INCONCLUSIVE_ERRATUM = "claims/test_t1.py::test_1"  # an erratum test whose record is INCONCLUSIVE: a failure
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -49,6 +50,8 @@ def _document(records=None):
     records = _records() if records is None else records
     tests = {r.test: {"outcome": "passed", "duration": 0.1} for r in records}
     tests[UNRECORDED_FAILURE] = {"outcome": "failed", "duration": 0.2}
+    if INCONCLUSIVE_ERRATUM in tests:
+        tests[INCONCLUSIVE_ERRATUM].update(outcome="failed", erratum="printed", erratum_status="INCONCLUSIVE")
     document = run_document(records, profile="smoke", base_seed=7, started="2025-01-01T12:00:00+00:00",
                             tests=tests)
     return json.loads(json.dumps(document))  # exactly what a reader of the file gets
@@ -121,7 +124,9 @@ def test_errata_failures_metadata_and_escaping(built):
     text = files.html.read_text()
     errata = text.split("<h2>Errata</h2>", 1)[1]
     assert "printed exponent" in errata and "No erratum" not in errata
-    assert UNRECORDED_FAILURE in text.split("Tests that failed without a record", 1)[1]
+    failures = text.split("Tests that failed without a record", 1)[1]
+    assert UNRECORDED_FAILURE in failures
+    assert f"{INCONCLUSIVE_ERRATUM}</code>: failed: erratum test INCONCLUSIVE" in failures  # although recorded
     for value in ("smoke", "2025-01-01T12:00:00+00:00", f"numpy {document['versions']['numpy']}"):
         assert value in text
     assert "<tail>" not in text and "&lt;tail&gt;" in text
