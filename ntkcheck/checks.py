@@ -41,6 +41,7 @@ nothing about NTKs; the interval methods are described in :mod:`ntkcheck.stats`.
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 
@@ -295,7 +296,7 @@ def _interval(fit: stats.SlopeFit, k: int) -> str:
     return f"{fit.slopes[k]:.3g} [{fit.lower[k]:.3g}, {fit.upper[k]:.3g}]"
 
 
-def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA) -> Record:
+def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA, x_name=None, y_name=None) -> Record:
     """A power law: the slope of log y against log x equals ``expected`` up to ``tol``.
 
     x: (G,) positive grid; y: (G, T) positive values, T trials per grid point (or (G,) for T = 1).
@@ -304,8 +305,12 @@ def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA) -> Record:
     interval lies inside expected +- tol, FAIL when it lies wholly outside, INCONCLUSIVE otherwise (the
     message gives the trials per point that would decide). Resolution: tol + 2 * half-width (the
     smallest exponent error declared FAIL with probability ~1 - alpha/2). Cost O(G T).
+    ``x_name``, ``y_name``: the names of the parameter x and the quantity y, for the report's plot axes
+    (numbers["x_name"], numbers["y_name"]); by default read from a name "Q vs P" or "Q ~ P^e" (see
+    :func:`axis_names`).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
+    x_name, y_name = _axis_names(name, x_name, y_name, default_x="x")
     tol, alpha = as_nonnegative_float(tol, "tol"), _alpha(alpha)
     if isinstance(expected, bool) or not isinstance(expected, numbers.Real):
         raise InvalidArgument(f"expected must be a real number (the claimed exponent), got {expected!r}")
@@ -330,11 +335,13 @@ def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA) -> Record:
                  "upper": fit.upper[0], "half_width": fit.half_width[0], "alpha": alpha,
                  "expected": expected, "tol": tol, "trials": trials, "grid_points": x.size,
                  "lack_of_fit_p": fit.lack_of_fit_p, "method": fit.method,
-                 "min_detectable_error": resolution, "trials_needed": needed},
+                 "min_detectable_error": resolution, "trials_needed": needed, "x_name": x_name,
+                 "y_name": y_name},
         detail=_fit_notes(fit, needed, trials, alpha))
 
 
-def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=ALPHA) -> Record:
+def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=ALPHA, x_name=None,
+         y_name=None) -> Record:
     """A Theta(.) claim with explicit constants: quantity / predicted scale stays within ``band``.
 
     params: dict name -> (G,) positive values of each parameter at the G grid points (a parameter with
@@ -348,6 +355,9 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     the data reject P(ratio in band) >= c, as in :func:`inequality`. Power: the drift exponent detected
     per varied parameter, drift_tol + 2 half-width, and the factors by which every ratio could be
     multiplied and still lie in the band (see ``_passing_factors``). Cost O(G T + G K^2).
+    ``x_name``, ``y_name``: the names of the plotted parameter and of the ratio, for the report's plot axes
+    (numbers["x_name"], numbers["y_name"]); by default the first varied parameter (or "grid point") and
+    the quantity read from ``name`` (see :func:`axis_names`).
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
     drift_tol, alpha = as_nonnegative_float(drift_tol, "drift_tol"), _alpha(alpha)
@@ -366,7 +376,9 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     outside = int(np.count_nonzero(~((ratios >= lo) & (ratios <= hi))))
     band_rejected, coverage_numbers, coverage_text = _rejects_coverage(outside, ratios.size, coverage, alpha)
     varied = [k for k, v in grid.items() if np.ptp(v) > 0]
+    x_name, y_name = _axis_names(name, x_name, y_name, default_x=varied[0] if varied else "grid point")
     numbers_ = {"band": [lo, hi], "drift_tol": drift_tol, "alpha": alpha, "params": grid,
+                "x_name": x_name, "y_name": y_name,
                 "varied": varied, "min_ratio": np.nanmin(ratios), "max_ratio": np.nanmax(ratios),
                 "outside_band": outside, "trials": ratios.shape[1], "drift": {}, **coverage_numbers}
     if np.all(ratios > 0):  # per grid point, for plots: the geometric mean and the spread of log ratio
@@ -436,6 +448,37 @@ def _passing_factors(ratios: np.ndarray, lo: float, hi: float, coverage: float, 
         return np.nan, np.nan
     smallest, largest = finite[count - 1], finite[-count]
     return (lo / smallest if smallest > 0 else np.inf), (hi / largest if largest > 0 else np.inf)
+
+
+_AXIS_PATTERNS = (" vs ", " ~ ", " does not grow with ", " grows with ")
+_QUANTITY_ENDS = (", ", " in [")
+
+
+def axis_names(name: str) -> tuple[str | None, str]:
+    """(parameter, quantity) read from a check's ``name``: the part after the last ": " (a label like
+    "(26), k = 1: ...") split at " vs ", " ~ " or " (does not) grow(s) with "; the parameter is the first
+    identifier after it ("n" of "n^-1/2"), the quantity the part before it. Without such a word the
+    parameter is None and the quantity is that part up to its first ", " or " in [" ("lambda_min(Kbar) /
+    (23), 8 architectures" -> "lambda_min(Kbar) / (23)")."""
+    text = name.rsplit(": ", 1)[-1].strip() or name
+    for word in _AXIS_PATTERNS:
+        if word in text:
+            quantity, _, rest = text.partition(word)
+            match = re.search(r"[A-Za-z_][A-Za-z0-9_]*", rest)
+            if match and quantity.strip():
+                return match.group(0), quantity.strip()
+    for end in _QUANTITY_ENDS:
+        text = text.split(end, 1)[0]
+    return None, text.strip() or name
+
+
+def _axis_names(name: str, x_name, y_name, *, default_x: str) -> tuple[str, str]:
+    """The x_name / y_name of a scaling or band record: the given ones (non-empty strings), else read
+    from the name (:func:`axis_names`), the parameter falling back to ``default_x``."""
+    parsed_x, parsed_y = axis_names(name)
+    x_name = (parsed_x or default_x) if x_name is None else _text(x_name, "x_name")
+    y_name = parsed_y if y_name is None else _text(y_name, "y_name")
+    return x_name, y_name
 
 
 def probability(successes, trials, *, p, tol=0.0, name, reason, alpha=ALPHA) -> Record:

@@ -61,6 +61,10 @@ def pytest_addoption(parser):
     group.addoption("--claims-seeds", default=None, metavar="SEEDS",
                     help="calibration: run every claim test once per base seed in SEEDS ('0-19' or "
                          "'0,3,7'); under pytest-xdist the (test, seed) copies are spread over the workers")
+    group.addoption("--claims-title", default=None, metavar="TITLE",
+                    help="the title of the claims' paper, for the JSON (key 'title') and the report "
+                         "(default: the ini value claims_title)")
+    parser.addini("claims_title", default="", help="the title of the claims' paper (see --claims-title)")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -305,6 +309,9 @@ class ClaimsRecorder:
                                 started=self.started, tests=dict(self.tests))
         if calibrating:  # each record's test id ends in [claims_seed=S]: split_copy_id
             document["base_seeds"] = list(settings["seeds"])
+        title = self.config.getoption("claims_title") or self.config.getini("claims_title")
+        if title:  # the report's heading: the claims' own paper
+            document["title"] = title
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")

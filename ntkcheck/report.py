@@ -1,10 +1,24 @@
 """The claims report: a self-contained HTML page and its Markdown twin, built from a ``--claims-json``
-document (schema v1, docs/claims_framework.md).
+document (docs/claims_framework.md), rendered from the Jinja2 templates in ``ntkcheck/templates/``.
 
 The report is the verdict half: it reads records and knows nothing about NTKs (it never imports the
-engine). It shows the run's metadata (profile, seed, versions, machine, time), the claims table with
-verdicts and numbers, one log-log plot per scaling or band check, the errata (records whose printed
-formula failed as documented), and the tests that failed without leaving a record.
+engine). It is laid out for a researcher reading a paper's verdicts, in this order:
+
+1. the title of the claims' paper (document key ``title``, from ``--claims-title`` / ini ``claims_title``),
+   one line of run settings, and the **per-claim summary**: one row per claim (its verdict, a headline
+   number, a link to its section);
+2. the **errata**: one row per erratum (the printed form checked, what this run measured, the documented
+   correction), however many records it has;
+3. tests that failed without a record (a crash must not hide), then a table of contents;
+4. **per claim**, its checks (node ids folded in a ``<details>``) and its plots together;
+5. **beyond the paper**: records with ``section == "beyond"`` (claims/beyond/), summarized apart so that
+   they never change a paper verdict; then the run's metadata.
+
+A claim is the ``claim`` reference of a record (the ``@pytest.mark.claim`` of its test; the test's module
+when it has none). Plots: one per scaling or band record, axes named after the check's parameter and
+quantity (``numbers["x_name"]`` / ``numbers["y_name"]``), single-point bands drawn as dots against the
+band, overlapping tick labels thinned out. The page fits a 1280 px window (fixed table layout, wrapping
+cells; tests/test_report_browser.py checks it in headless Chromium).
 
 Output, in ``out_dir``: ``report.html`` (plots embedded as data URIs: one file, viewable offline, fit
 for a CI artifact), ``report.md`` (GitHub Markdown) and ``plots/NN-name.png`` (referenced by the
@@ -15,7 +29,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
-import html
 import json
 import re
 import textwrap
@@ -31,6 +44,12 @@ REQUIRED_KEYS = ("schema_version", "started", "profile", "base_seed", "versions"
                  "tests", "records")
 VERDICT_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "ERRATUM": "#8250df"}
 FAILED_OUTCOMES = ("failed", "error", "xpassed")
+DEFAULT_TITLE = "Claims report"  # a document without a "title" (another paper's claims, an older run)
+SECTIONS = ("paper", "beyond")  # record key "section" (default "paper"); "beyond": claims/beyond/
+# the worst verdict among a claim's checks is the claim's; ERRATUM counts only where nothing else was checked
+_VERDICT_ORDER = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.PASS, Verdict.ERRATUM)
+_TICK_PAD_PX = 4  # tick labels closer than this count as overlapping (screen pixels at the saved dpi)
+_PLOT_DPI = 100
 
 
 @dataclasses.dataclass
@@ -68,9 +87,10 @@ def load_results(path) -> dict:
 
 def records_of(document: dict) -> list[Record]:
     """The records of a claims document as :class:`~ntkcheck.records.Record` objects, in file order."""
+    fields = {f.name for f in dataclasses.fields(Record)}  # optional keys (e.g. "section") are read apart
     try:
-        return [Record.from_dict(r) for r in document["records"]]
-    except (TypeError, ValueError) as exc:
+        return [Record.from_dict({k: v for k, v in r.items() if k in fields}) for r in document["records"]]
+    except (AttributeError, TypeError, ValueError) as exc:
         raise InvalidArgument(f"a record of the claims document is malformed ({exc})") from None
 
 
@@ -78,11 +98,58 @@ def _floats(values) -> np.ndarray:
     return np.asarray([float(v) for v in values])  # float() also reads the "nan"/"inf" strings of the JSON
 
 
-def _legend_and_axes(axes, *, x_label: str, y_label: str, title: str) -> None:
-    axes.set(xlabel=x_label, ylabel=y_label)
-    axes.set_title(textwrap.fill(title, 80), fontsize=8)
+# ---------------------------------------------------------------------------------------------- plots
+
+def _axis_names(record: Record) -> tuple[str, str]:
+    """(x label, y label) of a record's plot: its numbers' x_name / y_name (written by the checks since
+    they take them), else what the checks would have chosen from the name (older records)."""
+    from ntkcheck.checks import axis_names  # the checks' own default, for records written before x_name
+
+    n = record.numbers
+    parsed_x, parsed_y = axis_names(record.name)
+    default_x = parsed_x or ((n.get("varied") or ["grid point"])[0] if record.kind == "band" else "x")
+    return str(n.get("x_name") or default_x), str(n.get("y_name") or parsed_y)
+
+
+def _label(text: str, width: int = 48) -> str:
+    return textwrap.fill(text, width)
+
+
+def _tick_text(value, _position=None) -> str:
+    """A tick label: plain numbers (16, 0.25, 3e+04) rather than matplotlib's 10^k mathtext for minor ticks."""
+    if value == 0:
+        return "0"
+    if abs(value) < 1e6 and float(value).is_integer():
+        return str(int(value))  # grid sizes: 1024, not 1.02e+03
+    return f"{value:.3g}" if 1e-3 <= abs(value) < 1e5 else f"{value:.0e}".replace("e+0", "e").replace("e-0", "e-")
+
+
+def _format_axes(axes, *, x_grid=None) -> None:
+    """Plain-number tick labels on log axes, minor labels only where an axis spans less than two decades,
+    and the grid values themselves as x ticks when there are few of them."""
+    from matplotlib import ticker
+
+    for axis, (low, high) in ((axes.xaxis, axes.get_xlim()), (axes.yaxis, axes.get_ylim())):
+        if axis.get_scale() != "log" or not (low > 0 and high > 0):
+            continue
+        axis.set_major_formatter(ticker.FuncFormatter(_tick_text))
+        few_decades = abs(np.log10(high / low)) < 2.0  # else the decades alone label it well
+        axis.set_minor_formatter(ticker.FuncFormatter(_tick_text) if few_decades else ticker.NullFormatter())
+    if x_grid is not None and axes.xaxis.get_scale() == "log":
+        values = np.unique(x_grid[np.isfinite(x_grid) & (x_grid > 0)])
+        if 1 < values.size <= 10:
+            axes.xaxis.set_major_locator(ticker.FixedLocator(values))
+            axes.xaxis.set_major_formatter(ticker.FuncFormatter(_tick_text))
+            axes.xaxis.set_minor_locator(ticker.NullLocator())
+
+
+def _finish(axes, record: Record, *, x_label: str, y_label: str) -> None:
+    axes.set_xlabel(_label(x_label, 60), fontsize=9)
+    axes.set_ylabel(_label(y_label, 40), fontsize=9)
+    axes.tick_params(labelsize=8)
+    axes.set_title(_label(f"{record.name}", 70) + f"\n{record.verdict.value}: " + _label(record.measured, 70),
+                   fontsize=8)
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=7, loc="best")
 
 
 def _plot_scaling(axes, record: Record) -> None:
@@ -108,8 +175,45 @@ def _plot_scaling(axes, record: Record) -> None:
     axes.plot(x, line(expected), "--", color="0.3", label=f"claimed exponent {expected:g} +- {tol:g}")
     axes.fill_between(x, line(expected - tol), line(expected + tol), color="0.5", alpha=0.15, lw=0)
     axes.set(xscale="log", yscale="log")
-    _legend_and_axes(axes, x_label="x (grid)", y_label="y", title=f"{record.name}\n{record.verdict.value}: "
-                     f"{record.measured}")
+    x_label, y_label = _axis_names(record)
+    _finish(axes, record, x_label=x_label, y_label=y_label)
+    _format_axes(axes, x_grid=x)
+
+
+def _fixed_params(n: dict) -> str:
+    fixed = {k: _floats(v) for k, v in n["params"].items() if k not in n["varied"]}
+    return ", ".join(f"{k} = {v[0]:g}" for k, v in fixed.items() if v.size)
+
+
+def _plot_band_points(axes, record: Record, lo: float, hi: float) -> None:
+    """A band without a varied parameter (one grid point, or points that differ in no parameter, e.g.
+    architectures): the geometric mean (+- 1 sd of log) of each point as a dot against the band, one
+    column per point, and the observed range as two lines; no numeric x axis."""
+    n = record.numbers
+    count = len(next(iter(n["params"].values())))
+    low, high = float(n["min_ratio"]), float(n["max_ratio"])
+    positions = np.arange(count, dtype=float)
+    axes.axhspan(lo, hi, color="tab:green", alpha=0.12, label=f"claimed band [{lo:.3g}, {hi:.3g}]")
+    for value, style in ((low, ":"), (high, ":")):
+        axes.axhline(value, ls=style, color="tab:blue", lw=1,
+                     label=(f"observed ratios [{low:.3g}, {high:.3g}] ({n['trials']} trial(s) per point)"
+                            if value == low else None))
+    if n.get("mean_log_ratio") is not None and len(n["mean_log_ratio"]) == count:
+        centres = np.exp(_floats(n["mean_log_ratio"]))
+        spread = _floats(n["sd_log_ratio"]) if n.get("sd_log_ratio") is not None else np.zeros_like(centres)
+        axes.errorbar(positions, centres, yerr=[centres - centres * np.exp(-spread),
+                                                centres * np.exp(spread) - centres],
+                      fmt="o", color="tab:blue", capsize=3, label="geometric mean per point (+- 1 sd of log)")
+    axes.set_xlim(-0.6, count - 0.4)
+    axes.set_xticks(positions, [str(i + 1) for i in range(count)] if count > 1 else [""])
+    if low > 0:
+        axes.set_yscale("log")
+        axes.set_ylim(min(lo, low) / 1.5, max(hi, high) * 1.5)
+    x_label, y_label = _axis_names(record)
+    fixed = _fixed_params(n)
+    x_label = (x_label if count > 1 else "one grid point") + (f" ({fixed})" if fixed else "")
+    _finish(axes, record, x_label=x_label, y_label=y_label)
+    _format_axes(axes)
 
 
 def _plot_band(axes, record: Record) -> None:
@@ -117,20 +221,22 @@ def _plot_band(axes, record: Record) -> None:
     the fitted drift of log ratio in the first varied parameter (slope and interval as a fan)."""
     n = record.numbers
     lo, hi = _floats(n["band"])
-    params = {k: _floats(v) for k, v in n["params"].items()}
     varied = n["varied"]
-    name = varied[0] if varied else None
-    x = params[name] if name else np.arange(1.0, len(next(iter(params.values()))) + 1)
-    span = np.geomspace(x.min(), x.max(), 50) if name else np.array([x.min(), x.max()])
+    if not varied:
+        _plot_band_points(axes, record, lo, hi)
+        return
+    name = varied[0]
+    x = _floats(n["params"][name])
+    span = np.geomspace(x.min(), x.max(), 50)
     axes.axhspan(lo, hi, color="tab:green", alpha=0.12, label=f"claimed band [{lo:.3g}, {hi:.3g}]")
     low, high = float(n["min_ratio"]), float(n["max_ratio"])
     axes.fill_between(span, low, high, color="tab:blue", alpha=0.25, lw=0,
                       label=f"observed ratios [{low:.3g}, {high:.3g}] ({n['trials']} trial(s) per point)")
-    if "mean_log_ratio" in n and len(x) == len(n["mean_log_ratio"]):
+    if n.get("mean_log_ratio") is not None and len(x) == len(n["mean_log_ratio"]):
         centres = np.exp(_floats(n["mean_log_ratio"]))
         spread = _floats(n["sd_log_ratio"]) if n.get("sd_log_ratio") is not None else np.zeros_like(centres)
         axes.errorbar(x, centres, yerr=[centres - centres * np.exp(-spread), centres * np.exp(spread) - centres],
-                      fmt="o", color="tab:blue", label="geometric mean per point (+- 1 sd of log ratio)")
+                      fmt="o", color="tab:blue", ms=4, label="geometric mean per point (+- 1 sd of log ratio)")
     if name in n["drift"]:
         drift = n["drift"][name]
         centre, anchor = np.sqrt(low * high), np.exp(np.log(x).mean())
@@ -139,36 +245,107 @@ def _plot_band(axes, record: Record) -> None:
                       label=(f"drift in {name}: {float(drift['slope']):.3g} [{float(drift['lower']):.3g}, "
                              f"{float(drift['upper']):.3g}], tol +- {float(n['drift_tol']):g}")
                       if key == "slope" else None)
-        axes.set_xscale("log")
+    axes.set_xscale("log")
     if low > 0:
         axes.set_yscale("log")
-    _legend_and_axes(axes, x_label=name or "grid point", y_label="quantity / predicted scale",
-                     title=f"{record.name}\n{record.verdict.value}: {record.measured}")
+    x_label, y_label = _axis_names(record)
+    others = [k for k in varied[1:]]
+    if others:
+        x_label += f" (also varied: {', '.join(others)})"
+    _finish(axes, record, x_label=x_label, y_label=y_label)
+    _format_axes(axes, x_grid=x)
+
+
+def _visible_tick_labels(axis, renderer) -> list:
+    """(location, text, window extent, major?) of the non-empty tick labels drawn inside the view."""
+    low, high = sorted(axis.get_view_interval())
+    scale = (high - low) * 1e-9
+    out = []
+    for major, locations, labels in ((True, axis.get_majorticklocs(), axis.get_majorticklabels()),
+                                     (False, axis.get_minorticklocs(), axis.get_minorticklabels())):
+        for location, label in zip(locations, labels):
+            if label.get_visible() and label.get_text() and low - scale <= location <= high + scale:
+                out.append((float(location), label.get_text(), label.get_window_extent(renderer), major))
+    return out
+
+
+def _overlapping(a, b, pad: float) -> bool:
+    return a.x0 < b.x1 + pad and b.x0 < a.x1 + pad and a.y0 < b.y1 + pad and b.y0 < a.y1 + pad
+
+
+def tick_label_overlaps(figure, pad: float = 0.0) -> list[tuple[str, str]]:
+    """The pairs of tick labels (texts) of one axis of ``figure`` whose boxes overlap (after a draw)."""
+    renderer = figure.canvas.get_renderer()
+    pairs = []
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            labels = _visible_tick_labels(axis, renderer)
+            pairs += [(a[1], b[1]) for i, a in enumerate(labels) for b in labels[i + 1:]
+                      if _overlapping(a[2], b[2], pad)]
+    return pairs
+
+
+def _thin_tick_labels(figure) -> None:
+    """Drop tick labels that would overlap a kept one (major labels first, then minor, in axis order):
+    the kept ones become the major ticks, the others unlabelled minor ticks."""
+    from matplotlib import ticker
+
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            labels = sorted(_visible_tick_labels(axis, renderer), key=lambda item: (not item[3], item[0]))
+            kept = []
+            for item in labels:
+                if not any(_overlapping(item[2], other[2], _TICK_PAD_PX) for other in kept):
+                    kept.append(item)
+            if len(kept) == len(labels):
+                continue
+            kept.sort(key=lambda item: item[0])
+            dropped = [item[0] for item in labels if item not in kept]
+            axis.set_major_locator(ticker.FixedLocator([item[0] for item in kept]))
+            axis.set_major_formatter(ticker.FixedFormatter([item[1] for item in kept]))
+            axis.set_minor_locator(ticker.FixedLocator(dropped))
+            axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def figure_for(record: Record):
+    """The matplotlib Figure of a scaling or band record (drawn, tick labels thinned out)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # imported here: loading a document needs no matplotlib
+
+    figure = Figure(figsize=(6, 4.6), dpi=_PLOT_DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    {"scaling": _plot_scaling, "band": _plot_band}[record.kind](axes, record)
+    figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", fontsize=7, ncols=1,
+                  frameon=False)
+    _thin_tick_labels(figure)
+    return figure
 
 
 def plot_record(record: Record, path) -> Path:
-    """One log-log PNG for a scaling or band record (what its ``numbers`` hold), written to ``path``."""
-    from matplotlib.figure import Figure  # imported here: loading a document needs no matplotlib
-
-    figure = Figure(figsize=(6, 4.2), layout="constrained")
-    {"scaling": _plot_scaling, "band": _plot_band}[record.kind](figure.subplots(), record)
+    """One PNG for a scaling or band record (what its ``numbers`` hold), written to ``path``."""
     path = Path(path)
-    figure.savefig(path, dpi=100)
+    figure_for(record).savefig(path, dpi=_PLOT_DPI)
     return path
 
 
-def _slug(record: Record, position: int) -> str:
+def _slug(record: Record, position: int, digits: int = 2) -> str:
     test = (record.test or "test").rsplit("::", 1)[-1]
-    return f"{position:02d}-" + re.sub(r"[^A-Za-z0-9]+", "-", f"{test}-{record.name}").strip("-")[:70]
+    return f"{position:0{digits}d}-" + re.sub(r"[^A-Za-z0-9]+", "-", f"{test}-{record.name}").strip("-")[:70]
 
 
 def _plots(records: list[Record], folder: Path) -> dict[int, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    return {i: plot_record(r, folder / f"{_slug(r, i)}.png")
+    digits = max(2, len(str(len(records) - 1)))  # file names sort in record order
+    return {i: plot_record(r, folder / f"{_slug(r, i, digits)}.png")
             for i, r in enumerate(records) if r.kind in PLOTTED_KINDS}
 
 
-def _summary(document: dict, records: list[Record]) -> str:
+# --------------------------------------------------------------------------------- what the page shows
+
+def _summary(records: list[Record]) -> str:
     counts = ", ".join(f"{sum(r.verdict is v for r in records)} {v.value}" for v in Verdict)
     return f"{len(records)} checks: {counts}"
 
@@ -183,7 +360,7 @@ def _metadata(document: dict) -> list[tuple[str, str]]:
             ("report built", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))]
 
 
-_FAILURES_HEADING = "Tests that failed without a record, and errata that did not fail as documented"
+FAILURES_HEADING = "Tests that failed without a record, and errata that did not fail as documented"
 
 
 def _unrecorded_failures(document: dict, records: list[Record]) -> list[tuple[str, str]]:
@@ -200,78 +377,174 @@ def _unrecorded_failures(document: dict, records: list[Record]) -> list[tuple[st
     return out
 
 
-def _e(text) -> str:
-    return html.escape(str(text))
+def _module(test: str | None) -> str:
+    return (test or "-").split("::", 1)[0]
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#1f2328}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #d0d7de;padding:4px 8px;
-vertical-align:top;text-align:left}th{background:#f6f8fa}.v{font-weight:bold;color:white;padding:1px 6px;
-border-radius:4px}figure{display:inline-block;margin:8px;vertical-align:top;max-width:520px}
-figure img{max-width:100%}figcaption{font-size:12px}code{font-size:12px}"""
+def _test_function(test: str | None) -> str:
+    return (test or "-").rsplit("::", 1)[-1].split("[", 1)[0]
 
 
-def _badge(verdict: Verdict) -> str:
-    return f'<span class="v" style="background:{VERDICT_COLORS[verdict.value]}">{verdict.value}</span>'
+def _anchor(prefix: str, text: str) -> str:
+    return f"{prefix}-" + (re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "x")
 
 
-def render_html(document: dict, records: list[Record], plots: dict[int, Path]) -> str:
-    """The report page; every plot is embedded as a base64 PNG (no file or network needed to view it)."""
-    rows = "".join(
-        f"<tr><td>{i}</td><td>{_e(r.claim or '-')}</td><td>{_e(r.name)} [{_e(r.kind)}]<br><code>{_e(r.test)}"
-        f"</code></td><td>{_e(r.measured)}</td><td>{_e(r.expected)}<br><small>{_e(r.reason)}</small></td>"
-        f"<td>{_badge(r.verdict)}</td><td><small>{_e(r.resolution)}</small>"
-        + (f' <a href="#plot-{i}">plot</a>' if i in plots else "")
-        + f"<details><summary>message</summary><small>{_e(r.message)}</small></details></td></tr>"
-        for i, r in enumerate(records))
-    figures = "".join(
-        f'<figure id="plot-{i}"><img alt="{_e(records[i].name)}" src="data:image/png;base64,'
-        f'{base64.b64encode(path.read_bytes()).decode("ascii")}"><figcaption>#{i} {_e(records[i].claim or "-")}: '
-        f"{_e(records[i].name)}</figcaption></figure>" for i, path in plots.items())
-    errata = [(i, r) for i, r in enumerate(records) if r.verdict is Verdict.ERRATUM]
-    errata_html = ("<ul>" + "".join(f"<li><b>{_e(r.claim or '-')}</b>, {_e(r.name)}: measured {_e(r.measured)}; "
-                                    f"the printed form expects {_e(r.expected)}. {_e(r.erratum or '')} "
-                                    f"<small>{_e(r.message)}</small></li>"
-                                    for _, r in errata) + "</ul>") if errata else "<p>No erratum in this run.</p>"
+@dataclasses.dataclass
+class Check:
+    """One record as the page shows it: its position (the plot file's number), the record, its plot."""
+
+    index: int
+    record: Record
+    anchor: str
+    plot: Path | None = None
+    image: str = ""  # what the HTML's <img src> holds: a data URI
+
+    @property
+    def detects(self) -> str:
+        return str((self.record.numbers.get("power") or {}).get("summary", ""))  # older records: none
+
+
+@dataclasses.dataclass
+class Claim:
+    """The checks of one claim (one ``claim`` reference) in one section, and what its summary row shows."""
+
+    name: str
+    section: str
+    anchor: str
+    checks: list[Check]
+    failures: list[tuple[str, str]]
+
+    @property
+    def verdict(self) -> Verdict:
+        present = {c.record.verdict for c in self.checks}
+        return next(v for v in _VERDICT_ORDER if v in present)
+
+    @property
+    def errata(self) -> int:
+        return sum(c.record.verdict is Verdict.ERRATUM for c in self.checks)
+
+    @property
+    def headline(self) -> Check:
+        """The check that decides the verdict; for a PASS, the first Theta-scaling (slope) or band check,
+        the numbers a reader of the paper looks for first."""
+        deciding = [c for c in self.checks if c.record.verdict is self.verdict]
+        for kind in (("scaling", "band") if self.verdict is Verdict.PASS else ()):
+            preferred = [c for c in deciding if c.record.kind == kind]
+            if preferred:
+                return preferred[0]
+        return deciding[0]
+
+    @property
+    def counts(self) -> str:
+        return ", ".join(f"{n} {v.value}" for v in Verdict
+                         if (n := sum(c.record.verdict is v for c in self.checks)))
+
+    @property
+    def modules(self) -> list[str]:
+        return sorted({_module(c.record.test) for c in self.checks})
+
+    @property
+    def plots(self) -> list[Check]:
+        return [c for c in self.checks if c.plot is not None]
+
+
+@dataclasses.dataclass
+class Erratum:
+    """One documented erratum with all its records (one per parametrization of the printed-form test)."""
+
+    claim: Claim
+    text: str
+    checks: list[Check]
+    beside: list[str]  # the passing tests of the same module: the corrected form is among them
+
+    @property
+    def printed(self) -> list[str]:
+        return list(dict.fromkeys(c.record.expected for c in self.checks))
+
+
+def _claims(records: list[Record], sections: list[str], failures, plots: dict[int, Path]) -> list[Claim]:
+    claims: dict[tuple[str, str], Claim] = {}
+    for i, (record, section) in enumerate(zip(records, sections)):
+        name = record.claim or _module(record.test)
+        key = (section, name)
+        if key not in claims:
+            prefix = "claim" if section == "paper" else f"{section}-claim"
+            claims[key] = Claim(name, section, _anchor(prefix, name), [], [])
+        claims[key].checks.append(Check(i, record, f"check-{i}", plots.get(i)))
+    for claim in claims.values():
+        claim.failures = [f for f in failures if _module(f[0]) in claim.modules]
+    return list(claims.values())
+
+
+def _errata(claims: list[Claim], document: dict) -> list[Erratum]:
+    """One entry per erratum text (records without one: per test function), in order of appearance."""
+    found: dict[tuple[str, str], Erratum] = {}
+    for claim in claims:
+        for check in claim.checks:
+            record = check.record
+            if record.verdict is not Verdict.ERRATUM:
+                continue
+            key = (claim.anchor, record.erratum or _test_function(record.test))
+            if key not in found:
+                module = _module(record.test)
+                beside = sorted({_test_function(t) for t, info in document["tests"].items()
+                                 if _module(t) == module and info.get("outcome") == "passed"})
+                found[key] = Erratum(claim, record.erratum or "", [], beside)
+            found[key].checks.append(check)
+    return list(found.values())
+
+
+def context(document: dict, records: list[Record], plots: dict[int, Path]) -> dict:
+    """What the templates show (see the module docstring for the order)."""
+    sections = [raw.get("section", "paper") if isinstance(raw, dict) else "paper" for raw in document["records"]]
+    sections = [s if s in SECTIONS else "paper" for s in sections]
     failures = _unrecorded_failures(document, records)
-    failures_html = (f"<h2>{_FAILURES_HEADING}</h2><ul>" + "".join(
-        f"<li><code>{_e(t)}</code>: {_e(o)}</li>" for t, o in failures) + "</ul>") if failures else ""
-    meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _metadata(document))
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>ntkcheck claims report'
-            f"</title><style>{_CSS}</style></head><body>\n<h1>ntkcheck claims report</h1>\n"
-            f"<p>Nguyen, Mondelli &amp; Montufar (ICML 2021). {_e(_summary(document, records))}.</p>\n"
-            f"<h2>Run</h2><table>{meta}</table>\n"
-            f"<h2>Claims</h2><table><tr><th>#</th><th>claim</th><th>check</th><th>measured</th>"
-            f"<th>expected</th><th>verdict</th><th>resolution</th></tr>{rows}</table>\n"
-            f"<h2>Plots</h2>{figures or '<p>No scaling or band check in this run.</p>'}\n"
-            f"<h2>Errata</h2>{errata_html}\n{failures_html}</body></html>\n")
+    claims = _claims(records, sections, failures, plots)
+    paper = [c for c in claims if c.section == "paper"]
+    beyond = [c for c in claims if c.section == "beyond"]
+    paper_records = [r for r, s in zip(records, sections) if s == "paper"]
+    beyond_records = [r for r, s in zip(records, sections) if s == "beyond"]
+    return {"title": document.get("title") or DEFAULT_TITLE, "document": document,
+            "summary": _summary(paper_records), "beyond_summary": _summary(beyond_records),
+            "claims": paper, "beyond": beyond, "errata": _errata(paper, document),
+            "beyond_errata": _errata(beyond, document), "failures": failures,
+            "failures_heading": FAILURES_HEADING, "metadata": _metadata(document),
+            "colors": VERDICT_COLORS, "verdicts": Verdict}
+
+
+def _environment(autoescape: bool):
+    import jinja2
+
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("ntkcheck", "templates"),
+                                     autoescape=autoescape, undefined=jinja2.StrictUndefined,
+                                     trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    environment.filters["md"] = _md
+    return environment
 
 
 def _md(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: pipes escaped, newlines as spaces, HTML-looking text escaped."""
+    return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_html(document: dict, records: list[Record], plots: dict[int, Path]) -> str:
+    """The report page (templates/report.html.j2); every plot is embedded as a base64 PNG (no file or
+    network needed to view it)."""
+    data = context(document, records, plots)
+    for claim in data["claims"] + data["beyond"]:
+        for check in claim.plots:
+            check.image = "data:image/png;base64," + base64.b64encode(check.plot.read_bytes()).decode("ascii")
+    return _environment(True).get_template("report.html.j2").render(**data)
 
 
 def render_markdown(document: dict, records: list[Record], plots: dict[int, Path], base: Path) -> str:
-    """The Markdown twin of :func:`render_html`; plots are referenced relative to ``base``."""
-    lines = ["# ntkcheck claims report", "", f"{_summary(document, records)}.", "", "## Run", "",
-             "| | |", "| --- | --- |", *(f"| {k} | {_md(v)} |" for k, v in _metadata(document)), "",
-             "## Claims", "", "| # | claim | check | measured | expected | verdict |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {i} | {_md(r.claim or '-')} | {_md(r.name)} [{r.kind}] | {_md(r.measured)} | "
-              f"{_md(r.expected)} | **{r.verdict.value}** |" for i, r in enumerate(records)]
-    lines += ["", "## Plots", ""]
-    lines += [f"![#{i} {_md(records[i].name)}]({path.relative_to(base).as_posix()})" for i, path in plots.items()]
-    if not plots:
-        lines.append("No scaling or band check in this run.")
-    errata = [r for r in records if r.verdict is Verdict.ERRATUM]
-    lines += ["", "## Errata", ""] + ([f"- **{_md(r.claim or '-')}**, {_md(r.name)}: measured {_md(r.measured)}; "
-                                       f"the printed form expects {_md(r.expected)}. {_md(r.erratum or '')}"
-                                       for r in errata]
-                                      or ["No erratum in this run."])
-    failures = _unrecorded_failures(document, records)
-    if failures:
-        lines += ["", f"## {_FAILURES_HEADING}", ""] + [f"- `{t}`: {o}" for t, o in failures]
-    return "\n".join(lines) + "\n"
+    """The Markdown twin of :func:`render_html` (templates/report.md.j2); plots are referenced relative
+    to ``base``."""
+    data = context(document, records, plots)
+    for claim in data["claims"] + data["beyond"]:
+        for check in claim.plots:
+            check.image = check.plot.relative_to(base).as_posix()
+    return _environment(False).get_template("report.md.j2").render(**data)
 
 
 def build_report(document: dict, out_dir) -> ReportFiles:
@@ -292,10 +565,16 @@ def add_arguments(parser) -> None:
                         help="a claims document written by `pytest claims/ --claims-json RESULTS.json`")
     parser.add_argument("--out", type=Path, default=Path("ntkcheck-report"), metavar="DIR",
                         help="output folder for report.html, report.md and plots/ (default ./ntkcheck-report)")
+    parser.add_argument("--title", default=None, metavar="TITLE",
+                        help="the heading: the claims' paper (default: the JSON's 'title', written from "
+                             "pytest's --claims-title / ini claims_title)")
 
 
 def run(args) -> int:
     """``ntkcheck report``: build the report and print where it is. Returns 0."""
-    files = build_report(load_results(args.results), args.out)
+    document = load_results(args.results)
+    if args.title:
+        document = dict(document, title=args.title)
+    files = build_report(document, args.out)
     print(f"wrote {files.html}, {files.markdown} and {len(files.plots)} plot(s) in {files.html.parent / 'plots'}")
     return 0

@@ -1,20 +1,27 @@
-"""Tests of the claims report (ntkcheck/report.py): every claim of the JSON appears in the HTML and the
-Markdown, every referenced plot exists and is a valid image, the errata and the unrecorded failures are
-listed, and bad input is one clear InvalidArgument. The documents are synthetic (made with the checks),
-so these tests need no engine."""
+"""Tests of the claims report (ntkcheck/report.py, ntkcheck/templates/): every claim of the JSON appears in
+the HTML and the Markdown, every referenced plot exists and is a valid image, the page's order (per-claim
+summary, errata once per erratum, contents, claims with their checks and plots, beyond the paper), node ids
+folded away, the plots' axes named after the check's parameter and quantity (x_name / y_name), single-point
+bands without a numeric x axis, no overlapping tick labels, the title of the claims' paper (plugin option and
+ini value), and bad input as one clear InvalidArgument. The documents are synthetic (made with the checks),
+so these tests need no engine; tests/test_report_browser.py loads a page in headless Chromium."""
 import base64
 import html
+import html.parser
+import importlib.resources
 import io
 import json
 import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from ntkcheck import checks, report
+from ntkcheck import checks, cli, report
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.records import Verdict, run_document
 
@@ -24,6 +31,9 @@ SEED = 20210718
 UNRECORDED_FAILURE = "claims/test_crash.py::test_crashes"
 INCONCLUSIVE_ERRATUM = "claims/test_t1.py::test_1"  # an erratum test whose record is INCONCLUSIVE: a failure
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ERRATUM_TEXT = "(99) prints x^2; measured slope 2 over three grids; the corrected form x^1 holds"
+BEYOND_TEST = "claims/beyond/test_extra.py::test_beyond"
+TITLE = "A Paper About Something Else (Doe, 2030)"
 
 
 def _records():
@@ -42,11 +52,19 @@ def _records():
         checks.scaling(GRID, GRID ** 2, expected=1.0, tol=0.1, name="printed exponent", reason="erratum"),
     ]
     made[-1] = made[-1].replace(verdict=Verdict.ERRATUM)
-    return [r.replace(claim=f"Theorem {i}.1", test=f"claims/test_t{i}.py::test_{i}", seed=i, profile="smoke")
-            for i, r in enumerate(made)]
+    out = [r.replace(claim=f"Theorem {i}.1", test=f"claims/test_t{i}.py::test_{i}", seed=i, profile="smoke")
+           for i, r in enumerate(made)]
+    # one erratum with three records (a parametrized printed-form test): one row in the errata, not three
+    out[-1] = out[-1].replace(erratum=ERRATUM_TEXT, test="claims/test_t6.py::test_6[a]")
+    out += [out[-1].replace(test=f"claims/test_t6.py::test_6[{p}]") for p in ("b", "c")]
+    out.append(made[3].replace(name="a second check of Theorem 0.1", claim="Theorem 0.1",
+                               test="claims/test_t0.py::test_0b", seed=8, profile="smoke"))
+    out.append(made[0].replace(name="a statement the paper does not make", claim="Beyond: extra",
+                               test=BEYOND_TEST, seed=9, profile="smoke"))
+    return out
 
 
-def _document(records=None):
+def _document(records=None, *, title=None):
     records = _records() if records is None else records
     tests = {r.test: {"outcome": "passed", "duration": 0.1} for r in records}
     tests[UNRECORDED_FAILURE] = {"outcome": "failed", "duration": 0.2}
@@ -54,7 +72,17 @@ def _document(records=None):
         tests[INCONCLUSIVE_ERRATUM].update(outcome="failed", erratum="printed", erratum_status="INCONCLUSIVE")
     document = run_document(records, profile="smoke", base_seed=7, started="2025-01-01T12:00:00+00:00",
                             tests=tests)
+    for raw in document["records"]:  # the optional record key "section" (claims/beyond/), default "paper"
+        if raw["test"].startswith("claims/beyond/"):
+            raw["section"] = "beyond"
+    if title is not None:
+        document["title"] = title
     return json.loads(json.dumps(document))  # exactly what a reader of the file gets
+
+
+def document_fixture():
+    """The synthetic document of these tests (also rendered by tests/test_report_browser.py)."""
+    return _document(title=TITLE)
 
 
 def _missing_records(document, text, escape):
@@ -70,12 +98,12 @@ def _assert_png(data: bytes):
 
 
 def _md_escape(text):
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")  # raw HTML would vanish on GitHub
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    document = _document()
+    document = _document(title=TITLE)
     out = tmp_path_factory.mktemp("report")
     return document, report.build_report(document, out), out
 
@@ -97,7 +125,7 @@ def test_missing_record_is_detected(built, tmp_path):
 def test_one_valid_plot_per_scaling_and_band_record(built):
     document, files, out = built
     plotted = [r for r in document["records"] if r["kind"] in report.PLOTTED_KINDS]
-    assert len(files.plots) == len(plotted) == 4
+    assert len(files.plots) == len(plotted) == 7
     referenced = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", files.markdown.read_text())
     assert sorted(referenced) == sorted(p.relative_to(out).as_posix() for p in files.plots)
     for name in referenced:
