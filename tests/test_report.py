@@ -21,9 +21,11 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from ntkcheck import checks, cli, report
+from ntkcheck import checks, cli, plots, report
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.records import Verdict, run_document
+
+pytest_plugins = ["pytester"]  # the plugin's --claims-title / ini claims_title, run on a tiny claim file
 
 GRID = np.geomspace(16.0, 256.0, 5)
 TRIALS = 4
@@ -205,3 +207,268 @@ def test_report_does_not_import_the_engine():
     code = ("import sys, ntkcheck.report, ntkcheck.cli; "
             "assert 'torch' not in sys.modules and 'ntkcheck.network' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------------------------ the page's layout
+
+class _Outline(html.parser.HTMLParser):
+    """The ids of the page in document order, the rows of each table (by table id or class), and the
+    node ids met inside a table but outside a <details>."""
+
+    def __init__(self, node_ids):
+        super().__init__()
+        self.node_ids, self.ids, self.rows, self.loose_node_ids = node_ids, [], {}, []
+        self._tables, self._details, self._in_body = [], 0, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "table":
+            self._tables.append(attrs.get("id") or attrs.get("class") or "table")
+        elif tag == "details":
+            self._details += 1
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._tables and self._in_body:
+            self.rows[self._tables[-1]] = self.rows.get(self._tables[-1], 0) + 1
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._tables.pop()
+        elif tag == "details":
+            self._details -= 1
+        elif tag == "tbody":
+            self._in_body = False
+
+    def handle_data(self, data):
+        if self._tables and not self._details and any(n in data for n in self.node_ids):
+            self.loose_node_ids.append(data)
+
+
+def _outline(document, text):
+    parser = _Outline({r["test"] for r in document["records"]})
+    parser.feed(text)
+    return parser
+
+
+def _claims_of(document, section="paper"):
+    return list(dict.fromkeys(r["claim"] for r in document["records"] if r.get("section", "paper") == section))
+
+
+def test_summary_first_then_errata_contents_claims_beyond_run(built):
+    document, files, _ = built
+    text = files.html.read_text()
+    ids = _outline(document, text).ids
+    order = [ids.index(i) for i in ("summary", "errata", "failures", "contents", "claims", "beyond", "run")]
+    assert order == sorted(order)
+    anchors = [report._anchor("claim", c) for c in _claims_of(document)]
+    assert all(order[4] < ids.index(a) < order[5] for a in anchors)  # every claim in its own section
+    assert ids.index(report._anchor("beyond-claim", "Beyond: extra")) > order[5]
+
+
+def test_one_summary_row_per_claim_with_the_worst_verdict(built):
+    document, files, _ = built
+    outline = _outline(document, files.html.read_text())
+    assert outline.rows["summary-table"] == len(_claims_of(document)) == 7
+    assert outline.rows["beyond-summary-table"] == 1
+    claims = report.context(document, report.records_of(document), {})["claims"]
+    verdicts = {c.name: c.verdict.value for c in claims}
+    assert verdicts["Theorem 1.1"] == "PASS" and verdicts["Theorem 6.1"] == "ERRATUM"
+    assert [c.name for c in claims if len(c.checks) > 1] == ["Theorem 0.1", "Theorem 6.1"]
+    headline = next(c for c in claims if c.name == "Theorem 0.1").headline
+    assert headline.record.kind == "scaling"  # a PASS claim leads with its slope
+
+
+def test_the_worst_verdict_leads_and_decides(built):
+    """Negative control of the summary's verdict: one FAIL among PASSes makes the claim FAIL and is its
+    headline."""
+    document = json.loads(json.dumps(built[0]))
+    document["records"][5]["claim"] = "Theorem 0.1"
+    document["records"][5]["verdict"] = "FAIL"
+    claims = report.context(document, report.records_of(document), {})["claims"]
+    claim = next(c for c in claims if c.name == "Theorem 0.1")
+    assert claim.verdict is Verdict.FAIL and claim.headline.record.verdict is Verdict.FAIL
+
+
+def test_each_erratum_once_however_many_records(built):
+    document, files, _ = built
+    text = files.html.read_text()
+    assert sum(r["erratum"] == ERRATUM_TEXT for r in document["records"]) == 3
+    assert text.count(html.escape(ERRATUM_TEXT)) == 1
+    assert _outline(document, text).rows["errata"] == 1
+    errata = text.split('<section id="errata">', 1)[1].split("</section>", 1)[0]
+    for record in document["records"]:
+        if record["verdict"] == "ERRATUM":
+            assert html.escape(record["measured"]) in errata
+    assert files.markdown.read_text().count(ERRATUM_TEXT) == 1
+
+
+def test_node_ids_only_inside_details_in_tables(built):
+    document, files, _ = built
+    outline = _outline(document, files.html.read_text())
+    assert outline.loose_node_ids == []
+    loose = _outline(document, "<table><tbody><tr><td>claims/test_t1.py::test_1</td></tr></tbody></table>")
+    assert loose.loose_node_ids  # negative control: a bare node id in a cell is caught
+
+
+def test_tables_are_fixed_layout_and_wrap(built):
+    css = built[1].html.read_text().split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "table-layout:fixed" in css and "overflow-wrap:anywhere" in css and "width:100%" in css
+
+
+def test_beyond_the_paper_apart_from_the_paper_verdicts(built):
+    document, files, _ = built
+    text = files.html.read_text()
+    summary = text.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
+    beyond = text.split('<section id="beyond">', 1)[1].split("</section>", 1)[0]
+    assert "a statement the paper does not make" not in summary and "Beyond: extra" not in summary
+    assert "a statement the paper does not make" in beyond and BEYOND_TEST in beyond
+    paper = [r for r in document["records"] if r.get("section", "paper") == "paper"]
+    assert f"{len(paper)} checks:" in text.split("</header>", 1)[0]
+    assert "## Beyond the paper" in files.markdown.read_text()
+
+
+def test_title_from_the_document_else_a_neutral_one(built, tmp_path):
+    text = built[1].html.read_text()
+    assert f"<h1>{html.escape(TITLE)}</h1>" in text and "Nguyen" not in text
+    files = report.build_report(_document([r for r in _records() if r.kind == "identity"]), tmp_path)
+    assert f"<h1>{report.DEFAULT_TITLE}</h1>" in files.html.read_text()
+    assert files.markdown.read_text().startswith(f"# {report.DEFAULT_TITLE}\n")
+
+
+def test_report_command_title_option(tmp_path, capsys):
+    path = tmp_path / "claims.json"
+    path.write_text(json.dumps(_document([r for r in _records() if r.kind == "identity"])))
+    assert cli.main(["report", str(path), "--out", str(tmp_path / "out"), "--title", "My <Paper>"]) == 0
+    assert "<h1>My &lt;Paper&gt;</h1>" in (tmp_path / "out" / "report.html").read_text()
+
+
+TITLED_CLAIM = '''
+import pytest
+from ntkcheck import checks
+
+def test_one(claim):
+    claim.record(checks.identity([1.0], [1.0], rtol=0, name="one", reason="exact"))
+'''
+
+
+@pytest.mark.parametrize("ini, option, expected", [
+    ("", (), None),
+    ("[pytest]\nclaims_title = Ini Title\n", (), "Ini Title"),
+    ("[pytest]\nclaims_title = Ini Title\n", ("--claims-title", "Option Title"), "Option Title"),
+])
+def test_plugin_writes_the_title(pytester, ini, option, expected):
+    if ini:
+        pytester.makeini(ini)
+    pytester.makepyfile(test_titled=TITLED_CLAIM)
+    path = pytester.path / "claims.json"
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--claims-json", str(path), *option)
+    result.assert_outcomes(passed=1)
+    assert json.loads(path.read_text()).get("title") == expected
+
+
+def test_this_repository_sets_this_papers_title():
+    ini = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "Smallest Eigenvalue of the Neural Tangent Kernel" in ini["claims_title"]
+
+
+def test_templates_ship_as_package_data():
+    """The templates are found through the package (as from an installed wheel), and pyproject's package-data
+    names every one of them."""
+    folder = importlib.resources.files("ntkcheck") / "templates"
+    names = sorted(p.name for p in Path(str(folder)).iterdir() if p.suffix == ".j2")
+    assert names == ["report.html.j2", "report.md.j2"]
+    patterns = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())[
+        "tool"]["setuptools"]["package-data"]["ntkcheck"]
+    assert all(any(Path("templates", n).match(p) for p in patterns) for n in names)
+
+
+# ----------------------------------------------------------------------------------------------- plots
+
+def test_axis_names_default_from_the_check_and_explicit():
+    assert checks.axis_names("Fig. 2 left, (N, n1, n2) = (16, 512, 512): lambda_min(Kbar) ~ d at d/N >= 16") == (
+        "d", "lambda_min(Kbar)")
+    assert checks.axis_names("lambda_min(K^(2)) vs d, gaussian, N=16") == ("d", "lambda_min(K^(2))")
+    assert checks.axis_names("(4), (15), L=2: relative Frobenius error ~ n^-1/2") == ("n", "relative Frobenius error")
+    assert checks.axis_names("wide first layer: estimate^2 / S_k(36) does not grow with n_1") == (
+        "n_1", "estimate^2 / S_k(36)")
+    assert checks.axis_names("lambda_min(Kbar) / (23), 8 architectures, d = N = 128") == (
+        None, "lambda_min(Kbar) / (23)")
+    y = GRID[:, None] * np.ones((1, 2))
+    default = checks.scaling(GRID, y, expected=1.0, tol=0.2, name="lambda_min vs d", reason="r")
+    assert (default.numbers["x_name"], default.numbers["y_name"]) == ("d", "lambda_min")
+    unnamed = checks.scaling(GRID, y, expected=1.0, tol=0.2, name="a power law", reason="r")
+    assert (unnamed.numbers["x_name"], unnamed.numbers["y_name"]) == ("x", "a power law")
+    given = checks.scaling(GRID, y, expected=1.0, tol=0.2, name="a power law", reason="r", x_name="width n_1",
+                           y_name="||B||^2")
+    assert (given.numbers["x_name"], given.numbers["y_name"]) == ("width n_1", "||B||^2")
+    banded = checks.band({"d": np.full(GRID.size, 8.0), "N": GRID}, np.ones((GRID.size, 2)), band=(0.5, 2),
+                         drift_tol=0.1, name="k=1: ratio / scale, d = 2N", reason="r")
+    assert (banded.numbers["x_name"], banded.numbers["y_name"]) == ("N", "ratio / scale")
+    fixed = checks.band({"N": [8.0]}, [[1.0, 1.1]], band=(0.5, 2), drift_tol=0.1, name="ratio", reason="r")
+    assert fixed.numbers["x_name"] == "grid point"
+    with pytest.raises(InvalidArgument, match="x_name"):
+        checks.scaling(GRID, y, expected=1.0, tol=0.2, name="n", reason="r", x_name="")
+    with pytest.raises(InvalidArgument, match="y_name"):
+        checks.band({"N": GRID}, np.ones(GRID.size), band=(0.5, 2), drift_tol=0.1, name="n", reason="r", y_name=3)
+
+
+def test_plot_axes_are_named_after_parameter_and_quantity(built):
+    records = report.records_of(built[0])
+    for record in records:
+        if record.kind not in report.PLOTTED_KINDS:
+            continue
+        axes = report.figure_for(record).axes[0]
+        assert axes.get_xlabel().replace("\n", " ").startswith(record.numbers["x_name"])
+        assert axes.get_ylabel().replace("\n", " ") == record.numbers["y_name"]
+        assert axes.get_xlabel() != "x (grid)" and axes.get_ylabel() != "y"
+    first = next(r for r in records if r.name == "lambda_min vs d")
+    older = first.replace(numbers={k: v for k, v in first.numbers.items() if k not in ("x_name", "y_name")})
+    axes = report.figure_for(older).axes[0]  # a record written before x_name: the same names, from the check's name
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("d", "lambda_min")
+
+
+def _numeric(text):
+    try:
+        float(text.replace("\u2212", "-"))
+    except ValueError:
+        return False
+    return True
+
+
+def test_single_point_band_is_dots_against_the_band():
+    record = checks.band({"N": [64.0]}, [[0.9, 1.1, 1.0]], band=(0.5, 2.0), drift_tol=0.1,
+                         name="ratio of (16), N = 64", reason="r")
+    figure = report.figure_for(record)
+    axes = figure.axes[0]
+    assert axes.get_xlim() == pytest.approx((-0.6, 0.6))  # one column, no 0.96-1.04 numeric axis
+    assert not any(_numeric(t.get_text()) for t in axes.get_xticklabels() if t.get_text())
+    assert "N = 64" in axes.get_xlabel()
+    ys = [line.get_ydata() for line in axes.lines if len(line.get_xdata()) == 1]
+    assert any(np.allclose(y, np.exp(np.mean(np.log([0.9, 1.1, 1.0])))) for y in ys)  # the dot itself
+
+
+def test_no_tick_labels_overlap_in_any_plot(built):
+    for record in report.records_of(built[0]):
+        if record.kind in report.PLOTTED_KINDS:
+            figure = report.figure_for(record)
+            figure.canvas.draw()
+            assert report.tick_label_overlaps(figure) == [], record.name
+
+
+def test_overlap_detector_catches_crowded_labels():
+    """Negative control of the tick check: 40 labelled ticks on a narrow axis overlap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 2))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    axes.set_xticks(np.arange(40.0), [f"{v:.0f}000" for v in np.arange(40)])
+    axes.set_xlim(0, 39)
+    figure.canvas.draw()
+    assert len(report.tick_label_overlaps(figure)) > 10
+    plots._thin_tick_labels(figure)
+    figure.canvas.draw()
+    assert report.tick_label_overlaps(figure) == []
