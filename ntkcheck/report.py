@@ -250,7 +250,8 @@ def _errata(claims: list[Claim], document: dict) -> list[Erratum]:
             if key not in found:
                 module = _module(record.test)
                 beside = sorted({_test_function(t) for t, info in document["tests"].items()
-                                 if _module(t) == module and info.get("outcome") == "passed"})
+                                 if _module(t) == module and info.get("outcome") == "passed"} - {
+                                     _test_function(record.test)})
                 found[key] = Erratum(claim, record.erratum or "", [], beside)
             found[key].checks.append(check)
     return list(found.values())
