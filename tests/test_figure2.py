@@ -140,3 +140,20 @@ def test_profiles_follow_the_paper():
     assert set(figure2.PLANS) == {"smoke", "full", "paper"}
     assert figure2.PLANS["paper"].trials == 50  # "We perform 50 Montecarlo trials"
     assert all(len(p.left_curves) == len(p.right_curves) == 3 for p in figure2.PLANS.values())
+
+
+def test_the_command_runs_the_paper_profile_with_the_papers_50_trials(monkeypatch, tmp_path, capsys):
+    """`ntkcheck figure2 --profile paper` sweeps PLANS["paper"] (50 trials per point, as the paper's Section 4
+    states), not another profile's budget; the sweep itself is replaced by the tiny one."""
+    seen, tiny_sweep = {}, figure2.sweep
+
+    def sweep(plan, **kwargs):
+        seen.update(plan=plan, **kwargs)
+        return tiny_sweep(TINY, seed=kwargs["seed"], profile=kwargs["profile"])
+
+    monkeypatch.setattr(figure2, "sweep", sweep)
+    from ntkcheck import cli
+
+    assert cli.main(["figure2", "--profile", "paper", "--seed", str(SEED), "--out", str(tmp_path)]) == 0
+    assert seen["plan"] is figure2.PLANS["paper"] and seen["plan"].trials == 50 and seen["profile"] == "paper"
+    assert "profile paper" in capsys.readouterr().out
