@@ -26,6 +26,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 
 from test_report import document_fixture  # noqa: E402  (tests/ is on sys.path under pytest's rootdir)
 
+pytestmark = pytest.mark.slow  # a browser and two reports with their plots: ~15 s
+
 WIDTH, HEIGHT = 1280, 900
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 BASELINE = Path(__file__).resolve().parents[1] / "baselines" / "claims-full.json"
