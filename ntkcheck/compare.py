@@ -17,13 +17,11 @@ otherwise, 2 on unreadable input. The verdict half of the package: no engine imp
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
-from pathlib import Path
 
 from ntkcheck._validate import InvalidArgument
-from ntkcheck.records import SCHEMA_VERSION
+from ntkcheck.results import load_results
 
 # Half the tolerance: a run at the same seed repeats its numbers up to rounding, so a shift this large
 # comes from the code or the libraries, and it has used up half the margin a passing check had.
@@ -52,21 +50,8 @@ class Change:
 
 
 def load_run(path) -> dict:
-    """The claims document at ``path``, with its schema version and records checked."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except OSError as exc:
-        raise InvalidArgument(f"cannot read claims JSON {str(path)!r}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"{str(path)!r} is not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
-        found = document.get("schema_version") if isinstance(document, dict) else type(document).__name__
-        raise InvalidArgument(f"{str(path)!r} is not a claims JSON of schema_version {SCHEMA_VERSION} "
-                              f"(written by pytest --claims-json), found {found!r}")
-    if not isinstance(document.get("records"), list) or not isinstance(document.get("tests"), dict):
-        raise InvalidArgument(f"{str(path)!r} has no 'records' list and 'tests' dict")
-    return document
+    """The claims document at ``path``, validated by :func:`ntkcheck.results.load_results`."""
+    return load_results(path)
 
 
 def keyed_records(document) -> dict:
