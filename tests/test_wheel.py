@@ -27,8 +27,8 @@ MODULE = "test_eq8_hermite_coefficients"  # a small claims module: a few seconds
 pytestmark = pytest.mark.slow
 
 
-def _run(command, cwd, **kwargs):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+def _run(command, cwd, env=None, **kwargs):
+    env = env if env is not None else {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True,
                             check=False, **kwargs)
     return result
@@ -40,16 +40,22 @@ def _ok(result):
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(venv python, venv bin folder, an empty folder) with the freshly built wheel installed."""
-    work = tmp_path_factory.mktemp("wheel")
+def wheel(tmp_path_factory):
+    """The wheel built from this source tree."""
+    work = tmp_path_factory.mktemp("build")
     # Without build isolation where this Python's setuptools builds wheels itself (>= 70.1, as pyproject's
     # build-system needs): then nothing is fetched; else pip builds in an isolated env from the index.
     isolation = [] if importlib.util.find_spec("setuptools.command.bdist_wheel") is None else [
         "--no-build-isolation", "--no-index"]
     _ok(_run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", work / "dist", ROOT],
              cwd=work))
-    wheel = next((work / "dist").glob("ntkcheck-*.whl"))
+    return next((work / "dist").glob("ntkcheck-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory, wheel):
+    """(venv python, venv bin folder, an empty folder) with the freshly built wheel installed."""
+    work = tmp_path_factory.mktemp("wheel")
     _ok(_run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", work / "venv"], cwd=work))
     python = work / "venv" / "bin" / "python"
     purelib = _ok(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -105,3 +111,34 @@ def test_verify_from_an_empty_folder(installed):
         assert compared.returncode in (0, 1) and "Baseline:" in compared.stdout, compared.stderr
     else:  # the committed baseline predates the schema: one line naming it (regenerate baselines/claims-full.json)
         assert compared.returncode == 2 and "claims-full.json" in compared.stderr and "schema_version" in compared.stderr
+
+
+def _fake_distribution(site_packages: Path, name: str, version: str):
+    info = site_packages / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("test\n")
+    (info / "RECORD").write_text("")
+
+
+def test_installing_the_wheel_keeps_a_newer_torch(wheel, tmp_path):
+    """pip's plan (--dry-run --report) for the wheel in a venv where torch 2.14.0 (and the other dependencies,
+    newer than any cap) is installed: only ntkcheck is to be installed. Offline: no index, no config (so no
+    find-links either); a cap such as the former torch<=2.13.0 makes pip fail here (nothing to downgrade to)
+    or, given a wheel, plan the downgrade: both fail this test."""
+    _ok(_run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv"], cwd=tmp_path))
+    python = tmp_path / "venv" / "bin" / "python"
+    site_packages = Path(_ok(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                  cwd=tmp_path)).stdout.strip())
+    newer = {"torch": "2.14.0", "numpy": "2.9.0", "scipy": "1.99.0", "threadpoolctl": "9.0.0"}
+    for name, version in newer.items():
+        _fake_distribution(site_packages, name, version)
+    report = tmp_path / "plan.json"
+    # no pip configuration at all (files or PIP_* variables: find-links, constraints): the plan is the wheel's own
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    _ok(_run([sys.executable, "-m", "pip", "--python", python, "install", "--dry-run", "--no-index", "--report",
+              report, "-q", wheel], cwd=tmp_path, env=env))
+    planned = {item["metadata"]["name"]: item["metadata"]["version"]
+               for item in json.loads(report.read_text())["install"]}
+    assert planned == {"ntkcheck": wheel.name.split("-")[1]}, planned  # torch 2.14.0 stays
