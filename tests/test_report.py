@@ -14,7 +14,6 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -368,9 +367,15 @@ def test_plugin_writes_the_title(pytester, ini, option, expected):
     assert json.loads(path.read_text()).get("title") == expected
 
 
-def test_this_repository_sets_this_papers_title():
-    ini = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    assert "Smallest Eigenvalue of the Neural Tangent Kernel" in ini["claims_title"]
+@pytest.mark.slow  # a pytest subprocess on one claims module
+def test_the_claims_carry_their_papers_title(tmp_path):
+    """claims/conftest.py names this paper (so the shipped ntkcheck_claims do too), and --claims-title wins."""
+    module = Path(__file__).parents[1] / "claims" / "test_lemma5_5_centered_khatri_rao.py"
+    for extra, expected in (((), "Smallest Eigenvalue of the Neural Tangent Kernel"), (("--claims-title", "T"), "T")):
+        path = tmp_path / "claims.json"
+        subprocess.run([sys.executable, "-m", "pytest", str(module), "-q", "-p", "no:cacheprovider", "-k",
+                        "norm_factor", "--claims-json", str(path), *extra], check=True, capture_output=True)
+        assert expected in json.loads(path.read_text())["title"]
 
 
 def test_templates_ship_as_package_data():
