@@ -10,5 +10,7 @@ load_profiles()
 
 
 def pytest_configure(config):
+    if not config.pluginmanager.hasplugin("ntkcheck"):  # -p no:ntkcheck: no option to set
+        return
     if not (config.getoption("claims_title") or config.getini("claims_title")):
         config.option.claims_title = PAPER_TITLE

@@ -174,7 +174,9 @@ def load_results(path) -> dict:
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        # the text ends inside a value, or inside a string (whose error points at the string's start)
+        ended = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        hint = " (truncated?)" if ended else ""
         raise InvalidArgument(f"claims JSON {name} is not valid JSON{hint}: {exc.msg} at line {exc.lineno} "
                               f"column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:

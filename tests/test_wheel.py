@@ -130,7 +130,7 @@ def test_installing_the_wheel_keeps_a_newer_torch(wheel, tmp_path):
     python = tmp_path / "venv" / "bin" / "python"
     site_packages = Path(_ok(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                   cwd=tmp_path)).stdout.strip())
-    newer = {"torch": "2.14.0", "numpy": "2.9.0", "scipy": "1.99.0", "threadpoolctl": "9.0.0"}
+    newer = {"torch": "2.14.0", "numpy": "2.9.0", "scipy": "1.99.0", "threadpoolctl": "9.0.0", "jinja2": "9.0.0"}
     for name, version in newer.items():
         _fake_distribution(site_packages, name, version)
     report = tmp_path / "plan.json"
