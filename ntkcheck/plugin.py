@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntkcheck import profiles, seeding, table
+from ntkcheck import profiles, seeding, shards, table
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.records import RECORD_PROPERTY, ErratumStatus, Record, Verdict, run_document
 
@@ -110,6 +110,7 @@ def pytest_configure(config):
     except InvalidArgument as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SETTINGS] = {"profile": profile, "base_seed": base_seed, "seeds": seeds}
+    shards.register(config)  # what the run collected: the `collection` key, for `ntkcheck merge`
     if not hasattr(config, "workerinput"):  # an xdist worker only runs tests; the controller reports
         config.pluginmanager.register(ClaimsRecorder(config), "ntkcheck-claims-recorder")
 
@@ -305,6 +306,8 @@ class ClaimsRecorder:
                                 started=self.started, tests=dict(self.tests))
         if calibrating:  # each record's test id ends in [claims_seed=S]: split_copy_id
             document["base_seeds"] = list(settings["seeds"])
+        if shards.collection(self.config) is not None:  # optional key (docs/claims_framework.md)
+            document["collection"] = shards.collection(self.config)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
