@@ -255,8 +255,9 @@ def add_arguments(parser) -> None:
                         help="workers of the embedded Dask LocalCluster (one thread each) or of pytest-xdist: "
                              "a number, 'auto' (default: the CPU count), or 0 for one process")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="run the blocks on this existing Dask scheduler (e.g. tcp://host:8786, or the "
-                             "scheduler file of a cluster) instead of an embedded LocalCluster; -n is ignored")
+                        help="run the blocks on this existing Dask scheduler (an address such as tcp://host:8786, "
+                             "or a scheduler file written by `dask scheduler --scheduler-file`) instead of an "
+                             "embedded LocalCluster; -n is ignored")
     parser.add_argument("--block-size", type=int, default=1, metavar="B",
                         help="base seeds per Dask task (default 1: the finest resume and balance; each task "
                              "pays one pytest start)")

@@ -155,14 +155,15 @@ def _client(scheduler, workers: int):
         raise InvalidArgument("the Dask engine needs the 'distributed' package: pip install -e \".[test]\" "
                               "(or \".[cluster]\"), or run with --engine xdist") from None
     if scheduler is not None:
-        try:
-            client = Client(scheduler)  # waits distributed.comm.timeouts.connect (30 s by default)
+        try:  # an address, or the scheduler file of `dask scheduler --scheduler-file F` / dask-mpi
+            client = (Client(scheduler_file=scheduler) if Path(scheduler).is_file()
+                      else Client(scheduler))  # waits distributed.comm.timeouts.connect (30 s by default)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InvalidArgument(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
         return client, None, f"Dask scheduler {scheduler}"
-    # memory_limit 0: a block's memory is its pytest process's, not the worker's; no dashboard port
+    # memory_limit 0: a block's memory is its pytest process's, not the worker's; dashboard on a free port
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     return Client(cluster), cluster, f"Dask LocalCluster, {workers} workers x 1 thread"
 
 

@@ -296,7 +296,7 @@ def test_an_existing_scheduler_runs_the_blocks(calibration, pytester):
     """--scheduler ADDRESS: the blocks go to that cluster (here a LocalCluster started by the test, as a
     SLURMCluster of dask-jobqueue would be); the table equals the one-process run's."""
     distributed = _needs_distributed()
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         _, out, remote = calibration("test_claims.py::test_true_claim", "--seeds", "2", "--scheduler",
                                      cluster.scheduler_address)
     _, _, local = calibration("test_claims.py::test_true_claim", "--seeds", "2", "-n", "0", "--block-size", "2")
