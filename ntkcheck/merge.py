@@ -94,7 +94,7 @@ def _complete(parts) -> tuple[list, list]:
     for name, document in parts:
         collection = _collection(name, document)
         runs.setdefault(tuple(collection["collected"]), []).append((name, document, collection))
-    collected, deselected = [], []
+    collected, seen, deselected = [], set(), []
     for ids, members in runs.items():
         names = [name for name, _, _ in members]
         splits = [c.get("split") for _, _, c in members]
@@ -120,7 +120,8 @@ def _complete(parts) -> tuple[list, list]:
         if lost:
             raise InvalidArgument(f"{len(lost)} collected test(s) ran in none of {', '.join(names)} "
                                   f"({_quote(lost)}): a shard stopped early or is missing")
-        collected += [nodeid for nodeid in ids if nodeid not in collected]
+        collected += [nodeid for nodeid in ids if nodeid not in seen]  # a seed-free test: in every block
+        seen.update(ids)
         deselected += sorted(everywhere)
     return collected, deselected
 
