@@ -181,8 +181,14 @@ def format_report(changes: list[Change], baseline: dict, current: dict, paths=("
 def add_arguments(parser) -> None:
     """The arguments of ``ntkcheck compare`` (registered by ntkcheck.cli)."""
     parser.description = __doc__.split("\n\n")[0]
-    parser.add_argument("baseline", help="claims JSON of the last good run (e.g. baselines/claims-full.json)")
-    parser.add_argument("current", help="claims JSON of the run to check (pytest claims/ --claims-json PATH)")
+    parser.add_argument("baseline", metavar="BASELINE.json",
+                        help="claims JSON of the last good run (e.g. baselines/claims-full.json); left out with "
+                             "--baseline NAME")
+    parser.add_argument("current", nargs="?", metavar="CURRENT.json",
+                        help="claims JSON of the run to check (pytest claims/ --claims-json PATH)")
+    parser.add_argument("--baseline", dest="baseline_name", default=None, metavar="NAME",
+                        help="compare with the baseline shipped with the package (e.g. 'full': the claims under "
+                             "the full profile, base seed 0); then give only CURRENT.json")
     parser.add_argument("--shift-fraction", type=float, default=SHIFT_FRACTION, metavar="F",
                         help=f"report a fitted exponent or ratio that moved by more than F times its "
                              f"check's tolerance (default {SHIFT_FRACTION})")
@@ -195,6 +201,14 @@ def run(args) -> int:
     try:
         if not (isinstance(args.shift_fraction, (int, float)) and args.shift_fraction >= 0):
             raise InvalidArgument(f"--shift-fraction must be a number >= 0, got {args.shift_fraction!r}")
+        if getattr(args, "baseline_name", None) is not None:  # `compare --baseline full CURRENT.json`
+            if args.current is not None:
+                raise InvalidArgument("with --baseline NAME give one claims JSON (the current run), got two")
+            from ntkcheck import shipped
+
+            args.baseline, args.current = str(shipped.baseline_path(args.baseline_name)), args.baseline
+        elif args.current is None:
+            raise InvalidArgument("give BASELINE.json and CURRENT.json, or --baseline NAME and CURRENT.json")
         baseline, current = load_run(args.baseline), load_run(args.current)
     except InvalidArgument as exc:
         print(f"ntkcheck compare: error: {exc}", file=sys.stderr)

@@ -1,5 +1,5 @@
 """The claims report: a self-contained HTML page and its Markdown twin, built from a ``--claims-json``
-document (schema v1, docs/claims_framework.md).
+document (schema in docs/claims_framework.md).
 
 The report is the verdict half: it reads records and knows nothing about NTKs (it never imports the
 engine). It shows the run's metadata (profile, seed, versions, machine, time), the claims table with
