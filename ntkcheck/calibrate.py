@@ -1,9 +1,19 @@
 """`ntkcheck calibrate --seeds S`: the false-fail rate of the claims suite, measured across base seeds.
 
 A regression suite that cries wolf gets ignored: a true claim must pass under almost every seed. This
-command runs the claims under S base seeds in ONE pytest run (``--claims-seeds A-B``: the plugin collects
-each claim test once per seed, drawing exactly what ``--claims-seed s`` draws), so pytest-xdist (``-n``)
-spreads the (test, seed) copies over its workers, on this machine or on several (``--tx``). Then, per check:
+command runs the claims under S base seeds (``--claims-seeds``: the plugin collects each claim test once
+per seed, drawing exactly what ``--claims-seed s`` draws), in one of two engines:
+
+* ``--engine dask`` (default): the seeds in blocks (``--block-size``), each block a task on Dask
+  (:mod:`ntkcheck.seedblocks`): an embedded LocalCluster of ``-n`` one-thread workers, or an existing
+  cluster (``--scheduler ADDRESS``, e.g. dask-jobqueue's SLURMCluster). Blocks stream back as they
+  finish (a progress bar on stderr), a dead worker's block is rerun elsewhere, and ``--resume DIR`` keeps
+  every finished block so that an interrupted calibration loses nothing; ``-n 0`` runs the blocks here,
+  one after another, without Dask;
+* ``--engine xdist``: ONE pytest run over every seed, pytest-xdist (``-n``) spreading the (test, seed)
+  copies over its workers.
+
+Both give the same document, so the same table (tests/test_calibrate.py). Then, per check:
 
 * the pass rate: PASS, or ERRATUM for a documented erratum (it failed as documented); a check a seed did
   not reach (its test stopped at an earlier failing check, or crashed) counts as a failure;
@@ -226,6 +236,9 @@ def pytest_command(paths, *, profile: str, seeds: tuple[int, int], workers: str,
     return command + (["-n", workers] if workers != "0" else [])
 
 
+ENGINES = ("dask", "xdist")
+
+
 def add_arguments(parser) -> None:
     """The arguments of ``ntkcheck calibrate`` (registered by ntkcheck.cli)."""
     parser.description = __doc__.split("\n\n")[0]
@@ -235,9 +248,22 @@ def add_arguments(parser) -> None:
                         help="the base seeds are A, A+1, ..., A+S-1 (default 0)")
     parser.add_argument("--profile", choices=profiles.PROFILES, default=profiles.DEFAULT_PROFILE,
                         help=f"claims budget (default {profiles.DEFAULT_PROFILE})")
+    parser.add_argument("--engine", choices=ENGINES, default="dask",
+                        help="dask (default): seed blocks as Dask tasks; xdist: one pytest run, pytest-xdist "
+                             "spreading the (test, seed) copies")
     parser.add_argument("-n", "--workers", default="auto",
-                        help="pytest-xdist workers over which the (test, seed) copies are spread: a number, "
-                             "'auto' (default), or 0 for one process")
+                        help="workers of the embedded Dask LocalCluster (one thread each) or of pytest-xdist: "
+                             "a number, 'auto' (default: the CPU count), or 0 for one process")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the blocks on this existing Dask scheduler (an address such as tcp://host:8786, "
+                             "or a scheduler file written by `dask scheduler --scheduler-file`) instead of an "
+                             "embedded LocalCluster; -n is ignored")
+    parser.add_argument("--block-size", type=int, default=1, metavar="B",
+                        help="base seeds per Dask task (default 1: the finest resume and balance; each task "
+                             "pays one pytest start)")
+    parser.add_argument("--resume", default=None, metavar="DIR",
+                        help="keep each finished block in DIR and skip the blocks already there (same profile "
+                             "and paths): an interrupted calibration goes on where it stopped")
     parser.add_argument("--target", type=float, default=None,
                         help="pass rate every check must reach (default: " +
                              ", ".join(f"{p} {t}" for p, t in TARGETS.items()) + ")")
@@ -261,10 +287,51 @@ def _validated(args) -> tuple[float, str]:
     workers = str(args.workers)
     if workers != "auto" and not workers.isdigit():
         raise InvalidArgument(f"--workers must be a number >= 0 or 'auto', got {workers!r}")
+    dask_only = [option for option, value in (("--scheduler", args.scheduler), ("--resume", args.resume))
+                 if value is not None]
+    if args.engine == "xdist" and dask_only:
+        raise InvalidArgument(f"{' and '.join(dask_only)} need(s) --engine dask (xdist runs one pytest session)")
+    if args.block_size < 1:
+        raise InvalidArgument(f"--block-size must be >= 1, got {args.block_size}")
     return target, workers
 
 
-def _run_claims(args, workers: str) -> tuple[dict, float]:
+def _run_claims(args, workers: str) -> tuple[dict, float, str]:
+    """The ``--claims-seeds`` document over the seeds of ``args``, its wall time and where it ran."""
+    if args.engine == "xdist":
+        return (*_run_xdist(args, workers), f"pytest-xdist, workers {workers}")
+    return _run_dask(args, workers)
+
+
+def _run_dask(args, workers: str) -> tuple[dict, float, str]:
+    """The seeds in blocks as tasks (ntkcheck.seedblocks); the blocks merged into one document."""
+    from ntkcheck import merge, seedblocks
+
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    cwd = Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="ntkcheck-calibrate-") as scratch:
+        folder = seedblocks.BlockFolder(args.resume or scratch, profile=args.profile, paths=args.paths, cwd=cwd)
+        done = folder.done(seeds)
+        covered = {s for document in done.values() for s in document["base_seeds"]}
+        blocks = seedblocks.plan([s for s in seeds if s not in covered], args.block_size, args.paths,
+                                 args.profile, cwd)
+        if done:
+            print(f"resume: {len(done)} block file(s) in {args.resume} cover {len(covered)} of the {len(seeds)} "
+                  f"seeds; running {len(blocks)} block(s)", file=sys.stderr)
+        started = time.perf_counter()
+        where = seedblocks.run_blocks(blocks, folder, workers=os.cpu_count() if workers == "auto" else int(workers),
+                                      scheduler=args.scheduler,
+                                      progress=seedblocks.Progress(len(blocks) + len(done), len(done)))
+        wall = time.perf_counter() - started
+        document = merge.merge_documents(list(folder.done(seeds).items()))
+    if document["base_seeds"] != seeds:  # every block arrived: anything else is a bug
+        raise InvalidArgument(f"the blocks cover seeds {document['base_seeds']}, expected {seeds}")
+    if args.claims_json:
+        Path(args.claims_json).write_text(json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    return document, wall, where
+
+
+def _run_xdist(args, workers: str) -> tuple[dict, float]:
     """The ``--claims-seeds`` document of one pytest run over the seeds of ``args``, and its wall time."""
     seeds = (args.first_seed, args.first_seed + args.seeds - 1)
     with tempfile.TemporaryDirectory() as scratch:
@@ -301,13 +368,13 @@ def run(args) -> int:
     every check meets the target."""
     try:
         target, workers = _validated(args)
-        document, wall = _stored(args.from_json) if args.from_json else _run_claims(args, workers)
+        document, wall, where = (*_stored(args.from_json), None) if args.from_json else _run_claims(args, workers)
         rows = summarize(document, target)
     except InvalidArgument as exc:
         print(f"ntkcheck calibrate: error: {exc}", file=sys.stderr)
         return 2
     seeds = document["base_seeds"]
-    timing = "" if wall is None else f"; {wall:.0f} s wall ({wall / len(seeds):.1f} s per seed, workers {workers})"
+    timing = "" if wall is None else f"; {wall:.0f} s wall ({wall / len(seeds):.1f} s per seed, {where})"
     print(f"Calibration: profile {document['profile']}, {len(seeds)} base seeds {seeds[0]}..{seeds[-1]}, "
           f"target pass rate {target:g}{timing}")
     for line in format_table(rows):

@@ -1,4 +1,5 @@
-"""The ``ntkcheck`` command (also ``python -m ntkcheck``): verify | figure2 | report | compare | calibrate.
+"""The ``ntkcheck`` command (also ``python -m ntkcheck``): verify | figure2 | report | compare | calibrate
+| merge.
 
 Each command is an ``add_arguments(parser)`` / ``run(args) -> int`` pair living in its own module and
 imported only when that command is chosen, so ``ntkcheck report`` never loads torch, and a missing or
@@ -102,6 +103,7 @@ COMMANDS = {
     "report": ("ntkcheck.report", "build the HTML and Markdown report of a claims JSON"),
     "compare": ("ntkcheck.compare", "what changed between two claims JSON runs (regressions, moved numbers)"),
     "calibrate": ("ntkcheck.calibrate", "false-fail rate of the claims across base seeds"),
+    "merge": ("ntkcheck.merge", "join the claims JSONs of a sharded run (or calibration blocks) into one"),
 }
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntkcheck import profiles, seeding, table
+from ntkcheck import profiles, seeding, shards, table
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.records import RECORD_PROPERTY, ErratumStatus, Record, Verdict, run_document
 
@@ -132,6 +132,7 @@ def pytest_configure(config):
     except InvalidArgument as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SETTINGS] = {"profile": profile, "base_seed": base_seed, "seeds": seeds}
+    shards.register(config)  # what the run collected: the `collection` key, for `ntkcheck merge`
     if not hasattr(config, "workerinput"):  # an xdist worker only runs tests; the controller reports
         config.pluginmanager.register(ClaimsRecorder(config), "ntkcheck-claims-recorder")
 
@@ -331,6 +332,8 @@ class ClaimsRecorder:
         title = self.config.getoption("claims_title") or self.config.getini("claims_title")
         if title:  # the report's heading: the claims' own paper
             document["title"] = title
+        if shards.collection(self.config) is not None:  # optional key (docs/claims_framework.md)
+            document["collection"] = shards.collection(self.config)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")

@@ -4,6 +4,8 @@
 import argparse
 import json
 import math
+import os
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +79,7 @@ def _rows(document):
 
 
 def test_pass_rates_statuses_and_spread(calibration):
-    status, out, document = calibration("test_claims.py", "--seeds", str(SEEDS), "-n", "0")
+    status, out, document = calibration("test_claims.py", "--seeds", str(SEEDS), "-n", "0", "--block-size", "4")
     assert status == 1  # the negative control and the crashing test miss the target
     rows = _rows(document)
     true, tight = rows["test_true_claim", "true"], rows["test_tight_claim", "tight"]
@@ -103,7 +105,7 @@ def test_pass_rates_statuses_and_spread(calibration):
 
 def test_all_true_claims_exit_zero_and_first_seed(calibration):
     status, out, document = calibration("test_claims.py::test_true_claim", "--seeds", "3", "--first-seed", "5",
-                                        "-n", "0", "--profile", "full")
+                                        "-n", "0", "--profile", "full", "--block-size", "3")
     assert status == 0 and document["base_seeds"] == [5, 6, 7] and document["target"] == 0.99
     assert "Calibration: profile full, 3 base seeds 5..7, target pass rate 0.99; " in out
 
@@ -123,7 +125,7 @@ def test_from_json_rereads_a_run_and_names_may_quote_numbers(calibration, pytest
     measured number (different under every seed) is still one row."""
     pytester.makepyfile(test_named=NAMED_MODULE)
     raw = pytester.path / "raw.json"
-    status, _, first = calibration("test_named.py", "--seeds", "4", "-n", "0", "--claims-json", str(raw),
+    status, _, first = calibration("test_named.py", "--seeds", "4", "-n", "0", "--block-size", "4", "--claims-json", str(raw),
                                    "--target", "1")
     assert status == 0 and len(first["rows"]) == 1 and first["rows"][0]["passes"] == 4
     status, out, again = calibration("--from-json", str(raw), "--target", "1")
@@ -133,7 +135,7 @@ def test_from_json_rereads_a_run_and_names_may_quote_numbers(calibration, pytest
 
 def test_rows_agree_with_plain_runs(calibration, pytester):
     """A calibration copy draws what `pytest --claims-seed s` draws: the fitted slopes are the same."""
-    _, _, document = calibration("test_claims.py::test_true_claim", "--seeds", "2", "-n", "0",
+    _, _, document = calibration("test_claims.py::test_true_claim", "--seeds", "2", "-n", "0", "--block-size", "2",
                                  "--claims-json", str(pytester.path / "raw.json"))
     raw = json.loads((pytester.path / "raw.json").read_text())
     for seed in (0, 1):
@@ -147,8 +149,8 @@ def test_rows_agree_with_plain_runs(calibration, pytester):
 
 @pytest.mark.slow  # two xdist workers in a subprocess: several seconds
 def test_xdist_calibration_matches_one_process(calibration):
-    serial = calibration("test_claims.py", "--seeds", "4", "-n", "0")[2]
-    parallel = calibration("test_claims.py", "--seeds", "4", "-n", "2")[2]
+    serial = calibration("test_claims.py", "--seeds", "4", "-n", "0", "--engine", "xdist")[2]
+    parallel = calibration("test_claims.py", "--seeds", "4", "-n", "2", "--engine", "xdist")[2]
     assert serial["rows"] == parallel["rows"]
 
 
@@ -159,6 +161,8 @@ def test_xdist_calibration_matches_one_process(calibration):
     (("--seeds", "2", "--first-seed", "-1"), "--first-seed >= 0"),
     (("--seeds", "2", "--target", "1.5"), "--target must be in (0, 1]"),
     (("--seeds", "2", "-n", "many"), "--workers must be a number >= 0 or 'auto'"),
+    (("--seeds", "2", "--engine", "xdist", "--resume", "blocks"), "--resume need(s) --engine dask"),
+    (("--seeds", "2", "--block-size", "0"), "--block-size must be >= 1"),
     (("no_such_dir/", "--seeds", "2", "-n", "0"), "pytest exited with status 4"),
 ])
 def test_bad_input_is_one_line_and_exit_two(pytester, capsys, argv, message):
@@ -185,3 +189,125 @@ def test_a_whp_inequality_has_no_single_tolerance():
     whp = checks.inequality([1.0] * 99 + [0.9], [1.0] * 100, coverage=0.99, name="a", reason="b")
     assert calibrate.tolerance_to_pass(json.loads(strict.to_json())) == ("rtol", 0.0, pytest.approx(0.1))
     assert calibrate.tolerance_to_pass(json.loads(whp.to_json())) is None
+
+
+# --- the Dask engine (ntkcheck.seedblocks) -------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+# Two small claim modules of the smoke suite (~0.5 s of tests per seed, 9 tests, an erratum among them)
+SMALL_CLAIMS = ("claims/test_sec4_1_jjt_decomposition.py", "claims/test_lemma5_3_khatri_rao_bound.py")
+
+
+def _needs_distributed():
+    if os.environ.get("CI"):  # the test extras bring it: CI must not skip
+        import distributed
+        return distributed
+    return pytest.importorskip("distributed", reason='distributed not installed: pip install -e ".[test]"')
+
+
+@pytest.mark.slow  # a LocalCluster of two workers and an xdist run, over 4 seeds of two claim modules
+def test_local_cluster_gives_the_table_of_the_xdist_path(monkeypatch, tmp_path, capsys):
+    """`ntkcheck calibrate --seeds 4 --profile smoke` on the embedded LocalCluster (one seed per task)
+    gives the table of today's one pytest-xdist run, row for row."""
+    _needs_distributed()
+    monkeypatch.chdir(ROOT)
+
+    def table(*argv):
+        out = tmp_path / "calibration.json"
+        calibrate.run(_args(*SMALL_CLAIMS, "--seeds", "4", "--profile", "smoke", "-n", "2", "--json", str(out),
+                            *argv))
+        return json.loads(out.read_text()), capsys.readouterr()
+
+    (dask, dask_out), (xdist, _) = table(), table("--engine", "xdist")
+    assert dask["rows"] == xdist["rows"] and len(dask["rows"]) >= 9
+    assert all(row["runs"] == 4 for row in dask["rows"] if row["kind"] != "test")
+    assert "Dask LocalCluster, 2 workers x 1 thread" in dask_out.out
+    assert "4/4 blocks" in dask_out.err  # the progress bar
+
+
+KILLER_MODULE = '''
+import os
+import signal
+import time
+from pathlib import Path
+
+from ntkcheck import checks
+
+
+def test_checked(claim):
+    claim.record(checks.identity([1.0], [1.0 + 1e-3 * claim.rng.standard_normal()], rtol=0.01, name="id",
+                                 reason="synthetic"))
+
+
+def test_kills_its_worker_once(claim):
+    """Under base seed 1, the first time only: SIGKILL the Dask worker that runs this pytest process."""
+    time.sleep(0.5)  # the other worker is busy meanwhile: the kill lands mid-run
+    marker = Path(os.environ["NTKCHECK_TEST_KILL_MARKER"])
+    worker = os.getppid()
+    if claim.base_seed == 1 and not marker.exists() and worker != int(os.environ["NTKCHECK_TEST_CLIENT_PID"]):
+        marker.write_text(str(worker))
+        os.kill(worker, signal.SIGKILL)
+        time.sleep(5)  # orphaned: whatever this process writes now is not the block's result
+    claim.record(checks.inequality(2.0, 1.0, name="ineq", reason="synthetic"))
+'''
+
+
+@pytest.mark.slow  # a LocalCluster of two workers, one of them killed and restarted by its nanny
+def test_a_killed_worker_loses_no_block(pytester, monkeypatch, capsys):
+    _needs_distributed()
+    pytester.makepyfile(test_killer=KILLER_MODULE)
+    marker = pytester.path / "killed"
+    monkeypatch.setenv("NTKCHECK_TEST_KILL_MARKER", str(marker))  # the workers inherit the environment
+    monkeypatch.setenv("NTKCHECK_TEST_CLIENT_PID", str(os.getpid()))
+    out = pytester.path / "calibration.json"
+    status = calibrate.run(_args("test_killer.py", "--seeds", "4", "-n", "2", "--target", "1", "--json", str(out)))
+    assert marker.exists(), "the planted kill did not happen"
+    assert int(marker.read_text()) != os.getpid()
+    document = json.loads(out.read_text())
+    assert status == 0, capsys.readouterr()
+    assert [(row["check"], row["passes"], row["runs"]) for row in document["rows"]] == [("id", 4, 4), ("ineq", 4, 4)]
+
+
+def test_resume_skips_the_finished_blocks(calibration, pytester, capsys):
+    """A calibration with --resume DIR keeps each block there; rerun after losing one block, it runs only
+    that block and gives the same table. Another profile in the same folder is refused."""
+    _needs_distributed()
+    folder = pytester.path / "blocks"
+    argv = ("test_claims.py::test_true_claim", "test_claims.py::test_crashes_for_some_seeds", "--seeds", "4",
+            "-n", "0", "--resume", str(folder))
+    status, _, first = calibration(*argv)
+    blocks = sorted(p.name for p in folder.glob("seeds-*.json"))
+    assert blocks == ["seeds-0-0.json", "seeds-1-1.json", "seeds-2-2.json", "seeds-3-3.json"]
+    kept = {name: (folder / name).stat().st_mtime_ns for name in blocks if name != "seeds-2-2.json"}
+    (folder / "seeds-2-2.json").unlink()  # as if the run had been interrupted before this block came back
+    capsys.readouterr()
+    out = pytester.path / "again.json"
+    status_again = calibrate.run(_args(*argv, "--json", str(out)))
+    err, again = capsys.readouterr().err, json.loads(out.read_text())
+    assert (status_again, again["rows"]) == (status, first["rows"])
+    assert "resume: 3 block file(s)" in err and "running 1 block(s)" in err
+    assert "4/4 blocks" in err and "3/4 blocks" not in err  # the progress bar starts at the kept blocks
+    assert {name: (folder / name).stat().st_mtime_ns for name in kept} == kept  # not rerun
+    assert (folder / "seeds-2-2.json").is_file()
+    assert calibrate.run(_args(*argv, "--profile", "full")) == 2
+    assert "holds blocks of another calibration (profile 'smoke'" in capsys.readouterr().err
+
+
+def test_an_existing_scheduler_runs_the_blocks(calibration, pytester):
+    """--scheduler ADDRESS: the blocks go to that cluster (here a LocalCluster started by the test, as a
+    SLURMCluster of dask-jobqueue would be); the table equals the one-process run's."""
+    distributed = _needs_distributed()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        _, out, remote = calibration("test_claims.py::test_true_claim", "--seeds", "2", "--scheduler",
+                                     cluster.scheduler_address)
+    _, _, local = calibration("test_claims.py::test_true_claim", "--seeds", "2", "-n", "0", "--block-size", "2")
+    assert remote["rows"] == local["rows"] and f"Dask scheduler {cluster.scheduler_address}" in out
+
+
+def test_an_unreachable_scheduler_is_one_line(pytester, capsys):
+    _needs_distributed()
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert calibrate.run(_args("--seeds", "1", "--scheduler", "tcp://127.0.0.1:9")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("ntkcheck calibrate: error: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'")
