@@ -88,9 +88,9 @@ def _grid_slope(x, y) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def _measure(claim, family):
+def _measure(claim, family, k=K, families=None):
     """(x, estimate^2, S_k, naive^2) over the grid, (G, T) each."""
-    widths_of, _ = FAMILIES[family]
+    widths_of, _ = (families or FAMILIES)[family]
     x = np.array(claim.pick(GRID)[family], dtype=float)
     trials, search = claim.pick(TRIALS), claim.pick(SEARCH)
     estimate, scale, naive = (np.empty((x.size, trials)) for _ in range(3))
@@ -98,10 +98,10 @@ def _measure(claim, family):
         widths = widths_of(int(width))
         for t in range(trials):
             net = ReLUNet(widths, init="he", seed=claim.seed_for(family, int(width), t))
-            estimate[i, t] = lipschitz_lower_estimate(net, K, seed=claim.seed_for("search", family, int(width), t),
+            estimate[i, t] = lipschitz_lower_estimate(net, k, seed=claim.seed_for("search", family, int(width), t),
                                                       **search).value ** 2
-            scale[i, t] = squared_lipschitz_bound_scale(net.widths, net.betas, K)
-            naive[i, t] = naive_lipschitz_bound(net, K) ** 2
+            scale[i, t] = squared_lipschitz_bound_scale(net.widths, net.betas, k)
+            naive[i, t] = naive_lipschitz_bound(net, k) ** 2
     return x, estimate, scale, naive
 
 
@@ -248,3 +248,27 @@ def test_36_against_the_naive_scale(claim):
     control = checks.identity(np.array(computed), np.ones(len(computed)), rtol=1e-12, name="negative control",
                               reason="the two scales are not equal")
     assert control.verdict is Verdict.FAIL, control.message
+
+
+# k = 2 (row 6.13's range k in [L-1] at its other interior value; full profile only): the three families cut at L = 3.
+K2_FAMILIES = {
+    "wide first layer": (lambda n: (D, n, 8, 1), "n_1"),
+    "pyramid": (lambda m: (D, 4 * m, 2 * m, 1), "m = n_2 / 2"),
+    "bottleneck": (lambda n: (D, n, 4, 1), "n = n_1"),
+}
+
+
+@pytest.mark.parametrize("family", list(K2_FAMILIES))
+def test_lipschitz_estimate_at_k2(claim, family):
+    """Theorem 6.2 at k = 2 (L = 3): estimate^2 <= C_BOUND S_2(36) w.p. >= COVERAGE, and no growth against (36)."""
+    if claim.profile == "smoke":
+        pytest.skip("k = 2 runs in the full profile")
+    x, estimate, scale, _ = _measure(claim, family, k=2, families=K2_FAMILIES)
+    ratio = estimate / scale
+    claim.record(checks.inequality(C_BOUND * scale, estimate, coverage=COVERAGE,
+                                   name=f"k=2, {family}: estimate^2 <= {C_BOUND:g} S_2(36) w.p. >= {COVERAGE:g} "
+                                        f"(C = {ratio.max():.3g})",
+                                   reason="as for k = 3 (C_BOUND, COVERAGE)"))
+    claim.record(_growth(x, ratio, name=f"k=2, {family}: estimate^2 / S_2(36) does not grow with "
+                                        f"{K2_FAMILIES[family][1]}",
+                         reason=f"slope window [{MAX_DECAY:g}, {MAX_GROWTH:g}]"))
