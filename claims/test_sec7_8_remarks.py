@@ -5,7 +5,7 @@ whereas the NTK one [J J^T] is full-rank". Checked on autograd Jacobians J (N x 
 layer on Gaussian data: rank(J^T J) = rank(J J^T) = N < P (numerical rank, RANK_RTOL) and lambda_min(J J^T) > 0. The
 "typically" is needed: N points on one ray x_i = c_i x_0 (c_i > 0) give rank J J^T = 1 by positive homogeneity
 (J(c x) = c J(x) without biases), an instance recorded beside it; the full-rank check must FAIL there (negative
-control).
+control). A narrow last hidden layer is another: a point with every unit of it off has a zero row of J.
 
 Section 8: "it is not possible to directly apply ... (Chizat et al., 2019), since the Jacobian matrix is not
 Lipschitz with respect to the weights". Instance (x_1, j: the data point and unit with the largest back-propagated
@@ -27,7 +27,10 @@ pytestmark = pytest.mark.claim("Sections 7-8")
 
 # No profile budgets: every value here is deterministic given its seed (ranks, exact quotients), so a larger budget
 # would not tighten an interval; the paper profile runs the same sizes.
-FISHER_NETS = ((8, 96, 1), (6, 64, 10, 1))  # P = 864 and 1034 > N
+# P = 864 and 2464 > N. Not (6, 64, 10, 1): there a point whose 10 last-hidden units are all off has a zero row of J
+# (f is locally 0 in every parameter), so J J^T is singular with probability ~ N 2^-10; it happened at 2 of 100
+# tuning seeds 1000-1099: another instance of "typically".
+FISHER_NETS = ((8, 96, 1), (6, 64, 32, 1))
 FISHER_N = 24
 RAY_POINTS = 10
 # Numerical rank: singular values above RANK_RTOL * sigma_max. Float64 rounding of J is ~1e-15 sigma_max; the smallest
@@ -35,7 +38,8 @@ RAY_POINTS = 10
 # (measured on tuning seeds 1000-1009), so 1e-10 separates them by orders of magnitude on both sides.
 RANK_RTOL = 1e-10
 KINK_NET, KINK_N = (3, 5, 4, 1), 6
-EPSILONS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
+EPSILONS = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)  # below 1e-3 no other pre-activation is crossed (at
+# 1e-2 another kink was, at 1 of 100 tuning seeds 1000-1099, bending the first point)
 KINK_EXPONENT, KINK_TOL = -1.0, 0.1  # the quotient is O(1)/eps exactly up to O(eps) terms
 AWAY = 0.5  # the control's base pre-activation g0, far from the kink at the eps of EPSILONS
 
@@ -76,28 +80,39 @@ def test_fisher_rank_deficient_ntk_full_rank(claim):
     assert control.verdict is Verdict.FAIL, control.message
 
 
+def _kink_site(X, weights, base):
+    """The data point x_1 and unit j whose kink is felt most at the output, and w_j moved along x_1 so that
+    <x_1, w_j> = base: the largest back-propagated signal b_j(x_1) = (W_2 Sigma_2(x_1) W_3)_j, evaluated with the
+    moved w_j (moving w_j changes f_1(x_1) and so the layer-2 pattern at x_1; with the signal taken before the move
+    the chosen unit could sit under a dead path and J would not jump: 2 of 20 calibration seeds)."""
+    best = (-1.0, None)
+    for point, x in enumerate(X):
+        direction = x / (x @ x)  # moving w_j by t * direction moves <x, w_j> by t
+        for unit in range(weights[0].shape[1]):
+            first = weights[0].copy()
+            first[:, unit] -= (x @ first[:, unit] - base) * direction
+            g2 = np.maximum(x @ first, 0.0) @ weights[1]
+            signal = abs(((g2 > 0) * weights[2][:, 0]) @ weights[1][unit])
+            if signal > best[0]:
+                best = (signal, (x, unit, first[:, unit].copy()))
+    return best[1]
+
+
 def _kink_quotients(claim, base):
     """||J(theta_a) - J(theta_b)||_F / ||theta_a - theta_b|| for g = <x_1, w_j> moved from base + eps to base - eps
     (base = 0: across the kink) or from base + eps to base + 2 eps (base > 0: away from it), for eps in EPSILONS."""
     X = nc.sample_data("gaussian", KINK_N, KINK_NET[0], seed=claim.seed_for("kink data"))
     weights = [w.cpu().numpy().copy() for w in nc.ReLUNet(KINK_NET, init="he", seed=claim.seed_for("kink net")).weights]
-    # the point x_1 and unit j with the largest back-propagated signal b_j(x_1) = (W_2 Sigma_2 W_3)_j: a unit with a
-    # dead path above it would not feel the kink (J's column block of w_j is b_j(x) sigma'(g_j(x)) x^T)
-    g2 = np.maximum(X @ weights[0], 0.0) @ weights[1]
-    signal = (g2 > 0) * weights[2][:, 0] @ weights[1].T  # (N, n_1)
-    point, unit = np.unravel_index(np.argmax(np.abs(signal)), signal.shape)
-    x1 = X[point]
-    direction = x1 / (x1 @ x1)  # moving w_j by t * direction moves <x_1, w_j> by t
-    at_base = weights[0][:, unit] - (x1 @ weights[0][:, unit] - base) * direction  # <x_1, w_j> = base
+    x1, unit, at_base = _kink_site(X, weights, base)
     quotients = []
     for eps in EPSILONS:
         steps = (eps, -eps) if base == 0 else (eps, 2 * eps)
         jacobians = []
         for step in steps:
             moved = [w.copy() for w in weights]
-            moved[0][:, unit] = at_base + step * direction
+            moved[0][:, unit] = at_base + step * x1 / (x1 @ x1)
             jacobians.append(nc.jacobian(nc.ReLUNet.from_weights(moved), X))
-        dtheta = abs(steps[0] - steps[1]) * np.linalg.norm(direction)
+        dtheta = abs(steps[0] - steps[1]) / np.linalg.norm(x1)
         quotients.append(np.linalg.norm(jacobians[0] - jacobians[1]) / dtheta)
     return np.array(quotients)
 
@@ -107,7 +122,7 @@ def test_jacobian_not_lipschitz_in_the_weights(claim):
     across = _kink_quotients(claim, 0.0)
     claim.record(checks.scaling(np.array(EPSILONS), across[:, None], expected=KINK_EXPONENT, tol=KINK_TOL,
                                 name="||J(theta_a) - J(theta_b)||_F / ||theta_a - theta_b|| ~ eps^-1 across a kink ("
-                                     + ", ".join(f"{q:.2g}" for q in across[::3]) + " at eps = 1e-2, 1e-5, 1e-8)",
+                                     + ", ".join(f"{q:.2g}" for q in across[::3]) + " at eps = 1e-4, 1e-7, 1e-10)",
                                 reason="J jumps by O(1) while theta moves by O(eps); deterministic"))
     away = _kink_quotients(claim, AWAY)
     control = checks.scaling(np.array(EPSILONS), away[:, None], expected=KINK_EXPONENT, tol=KINK_TOL,
