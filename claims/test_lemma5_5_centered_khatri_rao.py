@@ -174,7 +174,7 @@ def test_norm_factor(claim, k):
 
 
 def test_r_equals_1_in_its_regime(claim):
-    """(32) at r = 1 (inventory row 5.18) where (33) is non-trivial, min n_l >> N^2.22: c_1 ||W_1||_F^2 / 2 <=
+    """(32) at r = 1 (inventory row 5.18) where (33) is non-trivial, min n_l >> N^2.22: c_1 ||W_1||_F^2 / 4 <=
     lambda_min(F~_1 F~_1^T) <= mean_i ||f~_i||^2 on every net (the upper side is exact: a Rayleigh quotient bound on
     the trace). Two inequalities, not a band: the ratio approaches its limit 1 like (1 - sqrt(N / n_1))^2, a
     finite-size drift of 0.1-0.25 in N at affordable n_1 / N (25-240), which a drift fit at 0.15 cannot separate
