@@ -24,7 +24,7 @@ Gaussian data with mean sqrt(||m||^2 / d) 1, d = INDEX0_D, N in NS.
 """
 import numpy as np
 import pytest
-from _sec5_features import C_OMEGA, COVERAGE, feature_mean, feature_scale
+from ._sec5_features import C_OMEGA, COVERAGE, feature_mean, feature_scale
 
 import ntkcheck as nc
 from ntkcheck import checks

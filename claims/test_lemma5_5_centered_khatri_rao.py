@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 import pytest
-from _sec5_features import feature_mean, feature_scale
+from ._sec5_features import feature_mean, feature_scale
 
 import ntkcheck as nc
 from ntkcheck import checks

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 import pytest
-from _sec5_features import C_OMEGA, COVERAGE, expected_gram, feature_mean, feature_scale
+from ._sec5_features import C_OMEGA, COVERAGE, expected_gram, feature_mean, feature_scale
 
 import ntkcheck as nc
 from ntkcheck import checks
