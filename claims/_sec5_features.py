@@ -8,6 +8,12 @@ import numpy as np
 import ntkcheck as nc
 from ntkcheck import scales
 
+# The corrected Lemma 5.4 (claims/test_lemma5_4_centering.py, README erratum 3): lambda_min((F^{*r})(F^{*r})^T) >=
+# C_OMEGA lambda_min((F~^{*r})(F~^{*r})^T) w.p. >= COVERAGE over the nets. Here because Theorem 5.1's module uses them
+# too (the chain of its proof); the justification of both numbers is in the Lemma 5.4 module.
+C_OMEGA = 0.125
+COVERAGE = 0.995
+
 
 def feature_scale(net, k: int) -> float:
     """d prod_{l=1}^k n_l beta_l^2 of ``net`` (``ntkcheck.scales.feature_scale``): Theorem 5.1, eq. (26), Lemma 5.5."""

@@ -12,6 +12,12 @@ What is checked:
     inequality check over every trial from N_EVERY_FACTOR on: numerically the bound needs only n_k of a few N,
     two orders of magnitude below the premise;
   * negative control: at n_k = N the bound fails in nearly every trial (a square F_k is nearly singular).
+  * the proof's "E[F_k F_k^T] = n_k E[sigma(F_{k-1} w) sigma(F_{k-1} w)^T]" (row 5.8; the bracket is misplaced as
+    printed, read E[sigma(F_{k-1} w) sigma(F_{k-1} w)^T]): the mean of F_k F_k^T over GRAM_DRAWS draws of W_k against
+    n_k expected_gram(F_{k-1}, beta_k), z-scores; negative control: without the factor n_k it is rejected;
+  * Lemma C.1 as the proof uses it (row 5.11): ||F_{k-1}||_F^2 = Theta(N d prod_{l<k} n_l beta_l^2), at its value:
+    E||f_{k-1}||^2 = S_{k-1} / 2^(k-1) under He, so 2^(k-1) ||F_{k-1}||_F^2 / (N S_{k-1}) in [0.9, 1.1] without drift in
+    N (band [0.85, 1.15]: its relative sd is ~ 1/N, <= 0.025 from N = 64 on; derived).
 Regime: Gaussian data with d = 2N, k = 1 (F_0 = X, He) and k = 2 (F_1 of a He layer of width 2N).
 """
 import math
@@ -28,15 +34,22 @@ pytestmark = pytest.mark.claim("Lemma 5.2")
 
 DELTA = 0.1  # the lemma's failure probability
 P_TOL = 0.1  # probability check: PASS needs the Clopper-Pearson lower end >= 0.8 (24 clean trials at alpha 0.01)
-NS = {"smoke": (32,), "full": (32, 64)}
+NS = {"smoke": (32,), "full": (32, 64), "paper": (32, 64, 128)}
 D_OVER_N = 2  # d = n_{k-1} = 2N, the regime of Theorem 5.1's module
 KS = (1, 2)
-TRIALS = {"smoke": 12, "full": 25}  # per (N, k, n_k); the probability checks pool N and k
+TRIALS = {"smoke": 12, "full": 25, "paper": 100}  # per (N, k, n_k); the probability checks pool N and k
+# paper: 4x the trials and one more N (600 pooled trials against 100: the Clopper-Pearson intervals ~2.5x narrower)
 N_FACTORS = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)  # n_k / N
 N_EVERY_FACTOR = 4.0  # from here on the bound must hold in every trial (measured: from 2 to 3)
 # Monte Carlo of (29): entrywise z-scores of the sample mean against the closed form. N^2 / 2 entries at
 # |z| <= 5: a false alarm has probability ~ N^2 * 6e-7 < 1e-3.
 MC_N, MC_SAMPLES, Z_MAX = 16, 40_000, 5.0
+GRAM_WIDTH, GRAM_DRAWS = 4, 10_000  # row 5.8: n_k = 4 columns per draw of W_k; the same Z_MAX argument
+FROBENIUS_NS = {"smoke": (64, 128, 256), "full": (64, 128, 256, 512), "paper": (64, 128, 256, 512, 1024)}
+FROBENIUS_TRIALS = {"smoke": 6, "full": 12, "paper": 30}
+# Band: the relative sd of ||F_(k-1)||_F^2 is ~ 1/N (k = 1: sqrt(2 / (N d)) = 1/N exactly; k = 2 adds the weight
+# norms and the row norms' spread, measured ~1.5/N), so from N = 64 on 0.15 is >= 6 sd (derived); Theta: no drift.
+FROBENIUS_BAND, DRIFT_TOL = (0.85, 1.15), 0.15
 
 
 def _previous_features(claim, k, n, trial):
@@ -109,3 +122,45 @@ def test_bound_at_the_premise_and_from_a_few_N(claim):
     claim.record(checks.probability(failures, len(held[1.0]), p=1 - DELTA, tol=P_TOL,
                                     name="control: at n_k = N the bound fails (w.p. >= 0.9)",
                                     reason="Clopper-Pearson; a square F_k is nearly singular"))
+
+
+def test_expected_gram_of_a_layer_is_n_k_times_one_column(claim):
+    """Row 5.8: E_{W_k}[F_k F_k^T] = n_k E_w[sigma(F_{k-1} w) sigma(F_{k-1} w)^T], by Monte Carlo over W_k."""
+    F, beta = _previous_features(claim, 2, MC_N, 0)
+    rng = np.random.default_rng(claim.seed_for("W_k"))
+    per_draw = np.empty((GRAM_DRAWS, MC_N, MC_N))
+    for start in range(0, GRAM_DRAWS, 1000):
+        w = beta * rng.standard_normal((1000, F.shape[1], GRAM_WIDTH))
+        act = np.maximum(np.einsum("nd,tdk->tnk", F, w), 0.0)
+        per_draw[start:start + 1000] = act @ act.transpose(0, 2, 1)
+    mean = per_draw.mean(axis=0)
+    stderr = per_draw.std(axis=0, ddof=1) / np.sqrt(GRAM_DRAWS)
+    exact = GRAM_WIDTH * expected_gram(F, beta)
+    upper = np.triu_indices(MC_N)
+    z = np.abs(mean - exact)[upper] / stderr[upper]
+    claim.record(checks.inequality(np.full(z.size, Z_MAX), z,
+                                   name=f"E[F_k F_k^T] = n_k E[sigma(F w) sigma(F w)^T] (n_k = {GRAM_WIDTH}, "
+                                        f"{GRAM_DRAWS} draws of W_k): |z| <= {Z_MAX} (max {z.max():.2f})",
+                                   reason="Monte Carlo standard errors; false-alarm rate < 1e-3"))
+    control = checks.inequality(np.full(z.size, Z_MAX), np.abs(mean - exact / GRAM_WIDTH)[upper] / stderr[upper],
+                                name="control: without n_k", reason="negative control")
+    assert control.verdict is Verdict.FAIL, control.message
+
+
+@pytest.mark.parametrize("k", KS)
+def test_frobenius_norm_of_the_previous_features(claim, k):
+    """Row 5.11: ||F_{k-1}||_F^2 = Theta(N S_{k-1}), at its value S_{k-1} / 2^(k-1) per row (He), without drift in N."""
+    ns, trials = claim.pick(FROBENIUS_NS), claim.pick(FROBENIUS_TRIALS)
+    ratios = np.empty((len(ns), trials))
+    for i, n in enumerate(ns):
+        for t in range(trials):
+            F_prev, _ = _previous_features(claim, k, n, ("frobenius", t))
+            d = D_OVER_N * n
+            scale = d if k == 1 else d * d * (2.0 / d)  # S_0 = d; S_1 = d n_1 beta_1^2 = 2d (He, n_1 = d)
+            ratios[i, t] = 2 ** (k - 1) * np.sum(F_prev ** 2) / (n * scale)
+    claim.record(checks.band({"N": ns}, ratios, band=FROBENIUS_BAND, drift_tol=DRIFT_TOL,
+                             name=f"k={k}: 2^(k-1) ||F_(k-1)||_F^2 / (N S_(k-1)) in [0.85, 1.15] (limit 1)",
+                             reason="E||f_(k-1)||^2 = S_(k-1) / 2^(k-1) (He); band >= 5 sd; DRIFT_TOL: Theta"))
+    control = checks.band({"N": ns}, ratios / 2, band=FROBENIUS_BAND, drift_tol=DRIFT_TOL,
+                          name="negative control", reason="a missing factor 2 of a ReLU layer")
+    assert control.verdict is Verdict.FAIL, control.message

@@ -17,6 +17,9 @@ Four computations of ||g_k||_Lip are compared, for every layer k in [L]:
     enumeration missing every other boundary, and the reach check rejects a sampler blind to the best cone;
   * difference quotients ||g_k(z) - g_k(z')|| / ||z - z'|| (never above the exact value; random pairs may
     miss a thin best cone, so how close they come is reported, not checked).
+Also: the naive bound prod ||W_l||_op against the exact constant (row 6.1); "for all choices of W_k" with adversarial
+W_k and the "w.p. 1" qualifier's null set (rows 6.8, 6.9); (35) evaluated literally in the printed order and the
+equality of the matrices (not only norms) within a cone (rows 6.10, 6.11); the pattern count (row 6.12).
 And the sigma'(0) = 0 convention (footnote 2): on the hand-built net g_2(z) = max(-z_1, z_2) (||g_2||_Lip = 1),
 at z = (0, 1) two pre-activations are exactly 0; g_2 = z_2 near that point, yet (35) returns (1, 1), of norm
 sqrt(2) > ||g_2||_Lip. This is why (34) restricts the max to patterns in {-1, +1}.
@@ -28,7 +31,7 @@ import pytest
 
 from ntkcheck import checks
 from ntkcheck.lipschitz import (difference_quotient_lipschitz, exact_lipschitz_constant_2d, feature_map,
-                                feature_map_jacobian, jacobian_operator_norms)
+                                feature_map_jacobian, jacobian_operator_norms, naive_lipschitz_bound)
 from ntkcheck.network import ReLUNet
 from ntkcheck.records import Verdict
 
@@ -39,9 +42,10 @@ ARCHITECTURES = {
     "smoke": [(2, 8, 6, 1), (2, 16, 12, 8, 1), (2, 5, 30, 4, 3, 1)],
     "full": [(2, 8, 6, 1), (2, 16, 12, 8, 1), (2, 5, 30, 4, 3, 1), (2, 32, 32, 32, 1), (2, 48, 8, 48, 8, 1)],
 }
-TRIALS = {"smoke": 2, "full": 6}  # independent weight draws per architecture
-DENSE_ANGLES = {"smoke": 50_000, "full": 100_000}  # steps of 1.3e-4 / 6e-5 rad; most best cones are ~1e-2 wide
-DQ_PAIRS = {"smoke": 16_384, "full": 65_536}
+TRIALS = {"smoke": 2, "full": 6, "paper": 24}  # independent weight draws per architecture (paper: exact checks, so
+# the budget buys instances: the detectable rate of a failing map 4x smaller than at full)
+DENSE_ANGLES = {"smoke": 50_000, "full": 100_000, "paper": 400_000}  # steps of 1.3e-4 / 6e-5 rad; most best cones are ~1e-2 wide
+DQ_PAIRS = {"smoke": 16_384, "full": 65_536, "paper": 262_144}
 SECANT_FRACTIONS = (0.02, 0.25, 0.5, 0.75, 0.98)  # points across each cone: all must fit one linear map
 RTOL_EXACT = 1e-9  # float64 evaluations of the same linear map: rounding ~1e-15, a missed piece is >= 1e-3
 
@@ -79,13 +83,14 @@ def test_lipschitz_constant_is_the_max_backprop_jacobian_norm(claim):
     """(34) on exactly enumerated pieces, against forward-only secants, dense sampling and difference quotients."""
     angles = np.linspace(0, 2 * np.pi, claim.pick(DENSE_ANGLES), endpoint=False)
     step = 2 * np.pi / angles.size
-    exact, backprop, dense, blind, quotients, misfits, pieces_count = [], [], [], [], [], [], []
+    exact, backprop, dense, blind, quotients, misfits, pieces_count, naive = [], [], [], [], [], [], [], []
     sampled, of_cone, of_coarse_cone, best_width = [], [], [], []
     for net in _nets(claim):
         for k in range(1, net.depth + 1):
             pieces = exact_lipschitz_constant_2d(net, k)
             secants, misfit = _secant_jacobians(net, k, pieces)
             exact.append(np.linalg.norm(secants, ord=2, axis=(1, 2)).max())
+            naive.append(naive_lipschitz_bound(net, k))
             backprop.append(pieces.constant)
             samples, cone, widths = _dense_sampling(net, k, pieces, angles)
             best = int(np.argmax(pieces.norms))
@@ -126,6 +131,11 @@ def test_lipschitz_constant_is_the_max_backprop_jacobian_norm(claim):
     assert control.verdict is Verdict.FAIL, control.message  # a sampler that misses the best cone is detected
     claim.record(checks.inequality(exact, quotients, rtol=RTOL_EXACT,
                                    name="difference quotients never exceed ||g_k||_Lip", reason="rounding only"))
+    naive = np.array(naive)
+    claim.record(checks.inequality(naive, exact, rtol=RTOL_EXACT,
+                                   name=f"Section 6: prod_l ||W_l||_op >= exact ||g_k||_Lip (naive / exact in "
+                                        f"[{np.min(naive / exact):.3g}, {np.max(naive / exact):.3g}])",
+                                   reason="submultiplicativity; against the exact constant (d = 2), rounding only"))
 
 
 # g_2(z) = -relu(z_1) + relu(-z_1) + relu(z_1 + z_2) = max(-z_1, z_2): ||g_2||_Lip = 1
@@ -147,3 +157,109 @@ def test_sigma_prime_zero_convention_needs_the_restriction_in_34(claim):
         np.array([1.0, 1.0, math.sqrt(2), 1.0]), rtol=1e-15,
         name="at (0, 1), (35) with sigma'(0) = 0 is (1, 1), norm sqrt 2 > ||g_2||_Lip = 1",
         reason="integer weights: exact up to the rounding of sqrt 2"))
+
+
+# Lemma 6.1 "for all choices of W_k" (row 6.8): on one d = 2 He net, W_k replaced by adversarial matrices; the max of
+# (35) over the enumerated cones must equal the exact constant from forward secants for each.
+ADVERSARIAL_NET, ADVERSARIAL_K = (2, 16, 12, 8, 1), 3
+
+
+def _adversarial_last_layers(rng, shape):
+    u, v = rng.standard_normal(shape[0]), rng.standard_normal(shape[1])
+    one_hot = np.zeros(shape)
+    one_hot[np.arange(shape[1]) % shape[0], np.arange(shape[1])] = 1.0
+    return {"zero": np.zeros(shape), "rank one": np.outer(u, v), "1e6 x random": 1e6 * rng.standard_normal(shape),
+            "one-hot columns": one_hot}
+
+
+def test_for_all_choices_of_W_k_and_the_null_set(claim):
+    """(34) for adversarial W_k (the lemma's "for all choices of W_k"), and an instance of the null set excluded by
+    "w.p. 1 over (W_l)_{l<k}": a zero column of W_1 makes g_{1,1} = 0 everywhere, so no z has A_{1->k-1}(z) in
+    {-1, +1}: the index set of (34) is empty, while ||g_k||_Lip > 0."""
+    net = ReLUNet(ADVERSARIAL_NET, init="he", seed=claim.seed_for("net"))
+    base = [w.cpu().numpy() for w in net.weights]
+    rng = np.random.default_rng(claim.seed_for("W_k"))
+    names, backprop, exact = [], [], []
+    for name, last in _adversarial_last_layers(rng, base[ADVERSARIAL_K - 1].shape).items():
+        weights = [*base[:ADVERSARIAL_K - 1], last]
+        pieces = exact_lipschitz_constant_2d(weights, ADVERSARIAL_K)
+        secants, _ = _secant_jacobians(weights, ADVERSARIAL_K, pieces)
+        names.append(name)
+        backprop.append(pieces.constant)
+        exact.append(np.linalg.norm(secants, ord=2, axis=(1, 2)).max())
+    scale = max(max(exact), 1e-300)
+    claim.record(checks.identity(np.array(backprop), np.array(exact), rtol=RTOL_EXACT, atol=RTOL_EXACT * 1e-6 * scale,
+                                 name="(34) for W_k = " + ", ".join(f"{n} ({b:.3g})" for n, b in zip(names, backprop)),
+                                 reason="the same linear maps two ways; rounding (W_k = 0: both 0)"))
+    null = [w.copy() for w in base[:ADVERSARIAL_K]]
+    null[0][:, 0] = 0.0
+    z = rng.standard_normal((NULL_SAMPLES, 2))
+    first = feature_map(null, 1, z)
+    in_index_set = int(np.count_nonzero(np.all(first != 0.0, axis=1)))
+    lipschitz = exact_lipschitz_constant_2d(null, ADVERSARIAL_K).constant
+    claim.record(checks.identity(np.array([in_index_set, float(lipschitz > 0)]), np.array([0.0, 1.0]), rtol=0.0,
+                                 name=f"null set: W_1 with a zero column: {in_index_set} of {NULL_SAMPLES} z have "
+                                      f"A_(1->1)(z) in {{-1, +1}}^n_1, while ||g_k||_Lip = {lipschitz:.3g} > 0",
+                                 reason="an exact instance (g_(1,1) = 0 identically)"))
+
+
+NULL_SAMPLES = 10_000
+PRINTED_NET = (6, 6, 6, 6, 1)  # equal widths, d included: the reversed product (negative control) is conformable
+PRINTED_POINTS = 64
+
+
+def _printed_35(weights, k, z):
+    """(35) literally, left to right: W_k^T Sigma_{k-1}(z) W_{k-1}^T Sigma_{k-2}(z) ... Sigma_1(z) W_1^T (l = 1, 2, ...
+    of prod_{l=1}^{k-1} Sigma_{k-l} W_{k-l}^T), for one z."""
+    sigmas = [np.diag((feature_map(weights, l, z[None, :])[0] > 0).astype(float)) for l in range(1, k)]
+    product = weights[k - 1].T
+    for l in range(1, k):
+        product = product @ sigmas[k - l - 1] @ weights[k - l - 1].T
+    return product, sigmas
+
+
+def test_35_as_printed_and_the_pattern_count(claim):
+    """(35) in the printed order against the engine's right-to-left evaluation (row 6.10); the reversed order is
+    rejected (negative control); J(g_k)(z) = J(g_k)(z') as matrices for z, z' in one cone (row 6.11); the number of
+    distinct Jacobians is at most the number of activation patterns (row 6.12)."""
+    net = ReLUNet(PRINTED_NET, init="he", seed=claim.seed_for("printed net"))
+    weights = [w.cpu().numpy() for w in net.weights]
+    k = len(PRINTED_NET) - 2
+    z = np.random.default_rng(claim.seed_for("z")).standard_normal((PRINTED_POINTS, PRINTED_NET[0]))
+    printed, reversed_, engine = [], [], feature_map_jacobian(weights, k, z)
+    for point in z:
+        product, sigmas = _printed_35(weights, k, point)
+        printed.append(product)
+        wrong = weights[k - 1].T
+        for l in range(k - 1, 0, -1):  # Sigma_1 W_1^T first: the order reversed
+            wrong = wrong @ sigmas[k - l - 1] @ weights[k - l - 1].T
+        reversed_.append(wrong)
+    claim.record(checks.identity(np.array(printed), engine, rtol=1e-12, atol=1e-12 * np.abs(engine).max(),
+                                 name=f"(35) evaluated left to right as printed = back-propagation, {PRINTED_POINTS} z",
+                                 reason="the same products in another order of evaluation; rounding"))
+    control = checks.identity(np.array(reversed_), engine, rtol=1e-12, atol=1e-12 * np.abs(engine).max(),
+                              name="negative control", reason="the product in reversed order")
+    assert control.verdict is Verdict.FAIL, control.message
+    same, other, patterns, jacobians = [], [], 0, 0
+    for net2 in _nets(claim):
+        for kk in range(2, net2.depth + 1):
+            pieces = exact_lipschitz_constant_2d(net2, kk)
+            lo = pieces.angles
+            hi = np.append(lo[1:], lo[0] + 2 * np.pi)
+            a, b = (lo + f * (hi - lo) for f in (0.25, 0.75))
+            za, zb = (np.stack([np.cos(t), np.sin(t)], axis=1) for t in (a, b))
+            ja, jb = feature_map_jacobian(net2, kk, za), feature_map_jacobian(net2, kk, zb)
+            same.append(ja)
+            other.append(jb)
+            signs = np.concatenate([feature_map(net2, l, za) > 0 for l in range(1, kk)], axis=1)
+            patterns += len({row.tobytes() for row in signs})
+            scale = np.abs(ja).max()
+            jacobians += len({np.round(j / scale, 9).tobytes() for j in ja})
+    same, other = np.concatenate([x.reshape(-1) for x in same]), np.concatenate([x.reshape(-1) for x in other])
+    claim.record(checks.identity(other, same, rtol=1e-12, atol=1e-12 * np.abs(same).max(),
+                                 name="J(g_k)(z) = J(g_k)(z') as matrices for z, z' in one enumerated cone",
+                                 reason="(35) depends on z only through A_(1->k-1)(z); rounding"))
+    claim.record(checks.inequality(np.array([patterns]), np.array([jacobians]),
+                                   name=f"distinct (35) matrices ({jacobians}) <= distinct activation patterns "
+                                        f"({patterns}) over the enumerated cones",
+                                   reason="one matrix per pattern (row 6.12)"))
