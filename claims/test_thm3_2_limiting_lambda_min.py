@@ -44,7 +44,10 @@ from ntkcheck.records import Verdict
 
 pytestmark = pytest.mark.claim("Theorem 3.2")
 
-DISTRIBUTIONS = ("gaussian", "sphere", "hypercube")  # zero mean, Assumptions 2.1-2.2 (Section 2)
+# Zero mean, Assumption 2.1. "hypercube" (the binary cube {-1, 1}^d) is outside Assumption 2.2 as stated (the
+# sd of some 1-Lipschitz f grows like d^(1/4): claims/test_sec2_definitions.py, inventory row 2.13); it is kept
+# because the proof only needs the concentration of norms and inner products (convex Lipschitz f, Talagrand).
+DISTRIBUTIONS = ("gaussian", "sphere", "hypercube")
 DEPTHS = (2, 3, 4, 5)
 MAX_DEPTH = DEPTHS[-1]
 # The paper profile doubles N and the trials: the slope intervals shrink by >= 2x (half-width ~ 1/sqrt(trials),
