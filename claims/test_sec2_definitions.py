@@ -155,6 +155,6 @@ def test_strongly_log_concave_gaussian(claim):
     """Corrected (strongly log-concave): the Gaussian tail 2 Phi(-t) <= 2 e^(-t^2/2) keeps c(T) >= 1/2 for all T."""
     constants = _best_constants(lambda t: math.log(2.0) + special.log_ndtr(-t))
     claim.record(checks.inequality(constants, 0.5, rtol=1e-12,
-                                   name=f"Gaussian (strongly log-concave), f = x_1: best c over t <= T >= 1/2, T = 2..32 "
-                                        f"(c(32) = {constants[-1]:.4f})",
+                                   name=f"Gaussian (strongly log-concave), f = x_1: best c over t <= T >= 1/2, "
+                                        f"T = 2..32 (c(32) = {constants[-1]:.4f})",
                                    reason="Chernoff: Phi(-t) <= e^(-t^2/2), c = 1/2 exactly; rounding of log_ndtr"))
