@@ -220,13 +220,23 @@ def test_eq16_as_printed(claim, depth):
 
 
 def test_eq17_lambda_min_theta_d_times_widths(claim, depth=EQ17_DEPTH):
-    """(17): lambda_min(Kbar^(L)) / (d prod_{l=1}^{L-1} n_l) stays in a band and does not drift in n."""
+    """(17): lambda_min(Kbar^(L)) / (d prod_{l=1}^{L-1} n_l) stays in a band and does not drift in n; and its
+    constant at the derived value lambda_min(K^(L)) / (2^(L-1) d) (by (4): (2/n)^(L-1) Kbar -> K^(L)), within the
+    band [1/2, 3/2] of (16), without drift."""
     widths = claim.pick(EQ17_WIDTHS)
-    ratios = [[nc.lambda_min(kbar) / (EQ17_DIM * n ** (depth - 1))
-               for kbar, _ in _trials(claim, depth, n, dim=EQ17_DIM, trials=EQ17_TRIALS)] for n in widths]
+    pairs = [[(nc.lambda_min(kbar), nc.lambda_min(limit))
+              for kbar, limit in _trials(claim, depth, n, dim=EQ17_DIM, trials=EQ17_TRIALS)] for n in widths]
+    ratios = [[lam / (EQ17_DIM * n ** (depth - 1)) for lam, _ in row] for n, row in zip(widths, pairs)]
     claim.record(checks.band({"n": widths}, ratios, band=EQ17_BAND, drift_tol=EQ17_DRIFT_TOL,
                              name=f"(17), L={depth}, d={EQ17_DIM}, N={N_SAMPLES}: lambda_min(Kbar) / (d n^(L-1))",
                              reason="approach to the limit below the Omega(N^4) width of (17), see EQ17_DRIFT_TOL"))
+    at_value = [[lam * 2 ** (depth - 1) / (n ** (depth - 1) * lam_limit) for lam, lam_limit in row]
+                for n, row in zip(widths, pairs)]
+    claim.record(checks.band({"n": widths}, at_value, band=EQ16_BAND, drift_tol=EQ17_DRIFT_TOL,
+                             name=f"(17) at its constant, L={depth}: lambda_min(Kbar) / ((n/2)^(L-1) "
+                                  "lambda_min(K^(L)))",
+                             reason="the derived constant lambda_min(K)/(2^(L-1) d) with the band of (16); drift as "
+                                    "EQ17_DRIFT_TOL"))
 
 
 def _eq15_errors(claim):
