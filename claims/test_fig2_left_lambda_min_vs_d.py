@@ -22,7 +22,8 @@ Tolerances: derived from the measured approach of the exponent (SLOPE_TOL, REFER
 law, whose size the Theorem 3.2 module derives) or printed ((16)'s band); RATIO_DRIFT_TOL from the finite-width
 deficit measured at seed 0 and confirmed on tuning seeds 1000-1019 (smoke). The paper profile: 50 trials per point
 as in the paper (TRIALS), the reference curve with 100: the intervals shrink by sqrt(50/20) = 1.6 (curves) and
-sqrt(100/40) = 1.6, and the curves get a fourth d/N = 256 point, which halves the slope half-width again.
+sqrt(100/40) = 1.6, and the curves get a fifth point d/N = 256 in the exponent window (as smoke has), which narrows
+the slope interval by another ~1.3.
 """
 import numpy as np
 import pytest
@@ -38,7 +39,11 @@ CURVES = {  # (N, n1, n2), n1, n2 >= 16 N; the paper profile keeps the full size
     "smoke": ((8, 256, 256), (8, 512, 256), (12, 512, 512)),
     "full": ((16, 512, 512), (32, 1024, 512), (48, 1024, 1024)),
 }
-D_OVER_N = {"smoke": (1, 4, 16, 32, 64, 128), "paper": (1, 4, 16, 32, 64, 128, 256)}
+# The exponent window d/N >= 16 runs to 256 at smoke: with 128 as its end, the smoke curve (8, 256, 256) failed the
+# slope check under 4 of 20 tuning seeds (1000-1019; estimates up to 1.10, intervals to 1.16): the finite-d/N excess
+# plus the noise of 12 trials. The wider window lowers the excess and narrows the interval.
+D_OVER_N = {"smoke": (1, 4, 16, 32, 64, 128, 256), "full": (1, 4, 16, 32, 64, 128),
+            "paper": (1, 4, 16, 32, 64, 128, 256)}
 LINEAR_WINDOW = 16  # the exponent is fitted on d/N >= 16, where the reference curve's exponent is <= 1.09
 TRIALS = {"smoke": 12, "full": 20, "paper": 50}
 # 1 + O(sqrt(N/d)): the reference exponent is 1.09 at d/N in [16, 64], 1.04 at [64, 256]; 0.15 covers that

@@ -4,7 +4,7 @@
   "L O(d) >= lambda_min(K^(L)) >= Omega(d)" for i.i.d. data with Lipschitz concentration, without Theorem 3.2's
   zero-mean premise. Checked on Gaussian data plus a common mean m, ||m||^2 in {d, 4d}: lambda_min(K^(3)) / d in a
   band without drift in d at d >= 64 N, and, in both regimes (d >= 64 N; N = d^1.25), lambda_min of the shifted
-  data at least that of the same noise without the mean (the zero-mean case is the theorem's).
+  data at least half that of the same noise without the mean (the zero-mean case is the theorem's).
 * Footnote 1, "only the scaling of the data matters for our bounds" (rows 1.13, 1.14): the homogeneity
   K^(L)(cX) = c^2 K^(L)(X) and Kbar(cX) = c^2 Kbar(X) (identity; negative control: c^1 is rejected); and the
   finding that the dimension matters too: at the same scale E||x||^2 = 4096, lambda_min(K^(3)) / 4096 is 0.03 at
@@ -43,7 +43,11 @@ MEAN_N = 16
 MEAN_DIMS = (1024, 4096, 16384)  # d >= 64 N, two decades of d/N: the drift interval is +-0.05 at 3 trials
 MEAN_WIDE_DIMS = (16, 32, 64)  # N = d^1.25 > d
 MEAN_TRIALS = {"smoke": 3, "full": 6}
-MEAN_DRIFT_TOL = 0.15  # the O(sqrt(N/d)) approach: measured drift +0.055 [0.03, 0.08] (||m||^2 = d)
+MEAN_DRIFT_TOL = 0.15
+# The mean does not lower lambda_min by more than a factor 2 against the same noise without it. Chosen on tuning
+# seeds 1000-1019: the plain comparison (factor 1) failed under 3 of 20 (smallest ratio 0.85, at N = d^1.25); most
+# draws have ratio > 1 (1.1-1.5 at d >= 64N).
+MEAN_FACTOR = 0.5  # the O(sqrt(N/d)) approach: measured drift +0.055 [0.03, 0.08] (||m||^2 = d)
 # Footnote 1: homogeneity, exact up to rounding (ReLU is positively homogeneous).
 SCALES = (1 / 3, 3.0, 10.0)
 HOMOGENEITY_RTOL = 1e-12  # the same products with one factor c: rounding of a few ulps (measured 3.5e-16)
@@ -105,11 +109,11 @@ def test_eq6_without_the_zero_mean_premise(claim, mean_norm2):
                              reason="edges: the zero-mean constant and L (d + ||m||^2); drift: MEAN_DRIFT_TOL"))
     wide_shifted, wide_plain = _mean_shift_values(claim, mean_norm2, wide, "wide")
     claim.record(checks.inequality(np.concatenate([shifted.ravel(), wide_shifted.ravel()]),
-                                   np.concatenate([plain.ravel(), wide_plain.ravel()]),
-                                   name=f"lambda_min(K^(3)(Z + m)) >= lambda_min(K^(3)(Z)), ||m||^2 = {mean_norm2} d, "
-                                        "d >= 64 N and N = d^1.25",
-                                   reason="measured ratio >= 1.10 on tuning seeds 1000-1003; no slack (a comparison "
-                                          "of two draws' eigenvalues, not a rounding)"))
+                                   MEAN_FACTOR * np.concatenate([plain.ravel(), wide_plain.ravel()]),
+                                   name=f"lambda_min(K^(3)(Z + m)) >= {MEAN_FACTOR} lambda_min(K^(3)(Z)), ||m||^2 = "
+                                        f"{mean_norm2} d, d >= 64 N and N = d^1.25",
+                                   reason="the zero-mean case is Omega(d) (Thm 3.2); MEAN_FACTOR chosen on tuning "
+                                          "seeds 1000-1019"))
 
 
 def test_footnote1_homogeneity(claim):
