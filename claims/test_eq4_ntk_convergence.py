@@ -18,7 +18,21 @@ Every trial draws fresh data and fresh weights from derived seeds.
 * Erratum: (16) and the sentence before it print prod_{l=1}^{L} 2/n_l, while (4) and (15) have prod_{l=1}^{L-1};
   with n_L = 1 the printed matrix is twice the normalized one, so its lambda_min sits near 2 lambda_min(K^(L)).
 * (17) as a band of lambda_min(Kbar^(L)) / (d prod n_l) with no drift in n, at L = 2 and d = 16N (its
-  d-dependence is that of Theorem 3.2, checked with the Figure 2 (left) curves); why not L >= 3: see EQ17_DEPTH.
+  d-dependence is that of Theorem 3.2, checked with the Figure 2 (left) curves); why not L >= 3 on a width grid:
+  see EQ17_DEPTH; at the width (17) asks for, n = N^4 (constant 1), L = 3 is checked (full profile).
+* Unequal hidden widths (full profile, L = 3): (n_1, n_2) = (2n, n) and (n, 2n) with the normalization 4/(n_1 n_2)
+  converge at the same rate; the normalization (2/min n_l)^(L-1) must not (negative control: equal widths cannot
+  tell it from prod 2/n_l).
+* (15) as printed is an absolute bound whose constant cannot depend on d (Section 2's convention), but the error
+  is proportional to the data scale ||x_i|| ||x_j||: erratum (the cited result assumes ||x|| = 1). Corrected:
+  the error in units of ||x_i|| ||x_j|| does not depend on d.
+* The derivation of (16)-(17) at the width it asks for: n = N^4 (Omega read with constant 1), d = 16 N: the
+  hypothesis ||normalized - K||_F <= lambda_min(K)/2 holds w.p. >= 0.9 (probability).
+
+Tolerances: EXPONENT_TOL and EQ17_DRIFT_TOL are derived from the O(1/n) bias (docstring of each), EQ16_BAND is
+printed, EQ15_TOL is derived below; the measured numbers behind them come from seed 0 and tuning seeds 1000-1019
+(smoke), never from the calibration seeds 2000+. Paper profile: TRIALS 60 -> 160 (the rate intervals shrink by
+sqrt(160/40) = 2 over full) and EQ16/EQ17 50 trials (2x over 24, as sqrt(50/24) = 1.44 plus the wider width grid).
 """
 import math
 
@@ -37,7 +51,7 @@ DEPTHS = {"smoke": (2,), "full": (2, 3, 4)}  # L = 2 costs least per trial, and 
 WIDTHS = {"smoke": (64, 128, 256, 512, 1024), "full": (32, 64, 128, 256, 512, 1024, 2048)}
 # The log Frobenius error scatters by 0.25 per trial: 64 trials over 1.2 decades give a slope interval of +-0.04,
 # narrow enough that a true exponent of -1/2 passes at +-EXPONENT_TOL in >= 95% of seeds
-TRIALS = {"smoke": 64, "full": 40, "paper": 60}
+TRIALS = {"smoke": 64, "full": 40, "paper": 160}
 # The max entry of (15) scatters more (0.4 per trial): deciding its exponent within EXPONENT_TOL needs the full budget
 ENTRYWISE = {"smoke": False, "full": True}
 ERROR_EXPONENT = -0.5  # CLT over the n neurons of each layer (module docstring)
@@ -52,11 +66,37 @@ EQ16_WIDTH = {"smoke": 512, "full": 1024, "paper": 2048}  # the widest affordabl
 # [0.01, 0.22], n in [256, 2048]), far below the width Omega(N^4) that (17) asks for.
 EQ17_DEPTH = 2
 EQ17_DIM = 256  # d = 16N; the d-dependence of (17) is that of Theorem 3.2 (see the Figure 2 (left) module)
-EQ17_WIDTHS = {"smoke": (512, 2048), "full": (512, 1024, 2048, 4096)}
+EQ17_WIDTHS = {"smoke": (512, 2048), "full": (512, 1024, 2048, 4096), "paper": (512, 1024, 2048, 4096, 8192, 16384)}
 EQ17_TRIALS = {"smoke": 16, "full": 24, "paper": 50}
 EQ17_BAND = (0.1, 10.0)  # Theta hides its constants: the band only catches a stray factor of n (>= 4 here)
 # A stray factor n^(+-1/2) would drift by 0.5; the measured approach to the limit is +0.02 at L = 2
 EQ17_DRIFT_TOL = 0.1
+# Unequal hidden widths (inventory row 1.8): L = 3, (n_1, n_2) = (2n, n) and (n, 2n), n = 64..1024, 32 trials (slope
+# half-width ~0.06). Chosen on tuning seeds: (4n, n) on n = 64..512 with 16 trials was too wide to decide (seed 0
+# -0.446 [-0.549, -0.343]); (2n, n) on n = 32..1024 with 16 trials bent at n = 32 (local exponents -0.39, -0.19 at
+# 32 -> 64; seed 0 -0.431 [-0.489, -0.372]); this grid on tuning seeds 1032-1063: -0.516 [-0.576, -0.455] and
+# -0.549 [-0.603, -0.494]. Full profile only (~20 s CPU).
+UNEQUAL_SHAPES = ((2, 1), (1, 2))
+UNEQUAL_WIDTHS = {"smoke": (), "full": (64, 128, 256, 512, 1024)}
+UNEQUAL_TRIALS = {"smoke": 0, "full": 32, "paper": 128}
+# (15) as printed: max_ij |normalized - K|_ij against d at fixed width. The printed bound (L+1) eps cannot depend
+# on d (its constant may not, Section 2); the CLT error of entry (i, j) is ||x_i|| ||x_j|| / sqrt(n) times a
+# d-free factor, so the absolute error grows like d (smoke, tuning seeds 1000-1019: 0.954 +- 0.022) and the relative
+# one is flat (0.019 +- 0.018, upper interval end <= 0.053). EQ15_TOL = 0.15 is the suite's drift tolerance for a Theta
+# claim; it separates 0 from the exponent 1 of the printed form by > 5 half-widths.
+EQ15_DIMS = (4, 16, 64, 256, 1024)  # 2.4 decades; d = 2048 (the first layer's cost) left out
+EQ15_WIDTH = {"smoke": 128, "full": 512, "paper": 1024}  # smoke: the cheapest width that keeps the CLT regime
+# smoke: 4 trials left the corrected form INCONCLUSIVE under 3 of 20 tuning seeds (1000-1019; interval up to 0.216)
+EQ15_TRIALS = {"smoke": 10, "full": 24, "paper": 72}
+EQ15_TOL = 0.15
+# The derivation at the width (17) asks for: n = N^4 (constant 1), d = 16 N, W ~ N(0, 1). Its hypothesis
+# ||normalized - K||_F <= lambda_min(K)/2 is read as "w.p. >= 0.9" (the cited result holds w.p. 1 - delta); with
+# tol 0.1 a PASS needs 24 successes in 24 trials. Measured: 24/24 at N = 6, 8 (L = 2; max ratio 0.29, 0.25) and 6/6
+# at N = 6 (L = 3; max 0.38), tuning seeds 1000-1023.
+N4_NS = {"smoke": (6,), "full": (6, 8)}
+N4_TRIALS = {"smoke": 24, "full": 48, "paper": 100}
+N4_P, N4_P_TOL = 0.9, 0.1
+N4_DEPTH3_TRIALS = {"smoke": 0, "full": 8, "paper": 24}  # L = 3 at N = 6 (n = 1296): ~0.4 s per trial
 
 
 def _normalization(depth, width, last_layer):
@@ -82,9 +122,37 @@ def _relative_errors(normalized, limit):
 
 
 def test_normalized_ntk_converges_like_width_to_minus_half(claim):
-    """(4), (15): relative Frobenius and max entrywise errors of the normalized Kbar decay like n^-1/2."""
+    """(4), (15): relative Frobenius and max entrywise errors of the normalized Kbar decay like n^-1/2; at full also
+    with unequal hidden widths (L = 3), where (2/min n_l)^(L-1) in place of prod 2/n_l must fail."""
     for depth in claim.pick(DEPTHS):
         _check_convergence_rate(claim, depth)
+    if claim.pick(UNEQUAL_WIDTHS):
+        _check_unequal_widths(claim)
+
+
+def _check_unequal_widths(claim, depth=3):
+    widths = claim.pick(UNEQUAL_WIDTHS)
+    for shape in UNEQUAL_SHAPES:
+        errors, wrong = [], []
+        for n in widths:
+            hidden = tuple(factor * n for factor in shape)
+            row, row_wrong = [], []
+            for t in range(claim.pick(UNEQUAL_TRIALS)):
+                X = nc.sample_data("gaussian", n=N_SAMPLES, d=DIM, seed=claim.seed_for("data", shape, n, t))
+                net = nc.ReLUNet((DIM,) + hidden + (1,), init="standard", seed=claim.seed_for("weights", shape, n, t))
+                kbar, limit = nc.empirical_ntk(net, X), nc.limiting_ntk(X, depth=depth)
+                row.append(_relative_errors(kbar * math.prod(2.0 / w for w in hidden), limit)[0])
+                row_wrong.append(_relative_errors(kbar * (2.0 / min(hidden)) ** (depth - 1), limit)[0])
+            errors.append(row), wrong.append(row_wrong)
+        label = f"(n_1, n_2) = ({shape[0]}n, {shape[1]}n)"
+        claim.record(checks.scaling(widths, errors, expected=ERROR_EXPONENT, tol=EXPONENT_TOL,
+                                    name=f"(4), L={depth}, {label}: relative Frobenius error ~ n^-1/2",
+                                    reason="CLT rate; O(1/n) bias bends little at n >= 64, see EXPONENT_TOL"))
+        control = checks.scaling(widths, wrong, expected=ERROR_EXPONENT, tol=EXPONENT_TOL, name="control",
+                                 reason="control")
+        assert control.verdict is Verdict.FAIL, (
+            f"negative control: (2/min n_l)^(L-1) on {label} is off by a constant factor, yet the check did not "
+            f"fail: {control.message}")
 
 
 def _check_convergence_rate(claim, depth):
@@ -156,10 +224,89 @@ def test_eq16_as_printed(claim, depth):
 
 
 def test_eq17_lambda_min_theta_d_times_widths(claim, depth=EQ17_DEPTH):
-    """(17): lambda_min(Kbar^(L)) / (d prod_{l=1}^{L-1} n_l) stays in a band and does not drift in n."""
+    """(17): lambda_min(Kbar^(L)) / (d prod_{l=1}^{L-1} n_l) stays in a band and does not drift in n; and its
+    constant at the derived value lambda_min(K^(L)) / (2^(L-1) d) (by (4): (2/n)^(L-1) Kbar -> K^(L)), within the
+    band [1/2, 3/2] of (16), without drift."""
     widths = claim.pick(EQ17_WIDTHS)
-    ratios = [[nc.lambda_min(kbar) / (EQ17_DIM * n ** (depth - 1))
-               for kbar, _ in _trials(claim, depth, n, dim=EQ17_DIM, trials=EQ17_TRIALS)] for n in widths]
+    pairs = [[(nc.lambda_min(kbar), nc.lambda_min(limit))
+              for kbar, limit in _trials(claim, depth, n, dim=EQ17_DIM, trials=EQ17_TRIALS)] for n in widths]
+    ratios = [[lam / (EQ17_DIM * n ** (depth - 1)) for lam, _ in row] for n, row in zip(widths, pairs)]
     claim.record(checks.band({"n": widths}, ratios, band=EQ17_BAND, drift_tol=EQ17_DRIFT_TOL,
                              name=f"(17), L={depth}, d={EQ17_DIM}, N={N_SAMPLES}: lambda_min(Kbar) / (d n^(L-1))",
                              reason="approach to the limit below the Omega(N^4) width of (17), see EQ17_DRIFT_TOL"))
+    at_value = [[lam * 2 ** (depth - 1) / (n ** (depth - 1) * lam_limit) for lam, lam_limit in row]
+                for n, row in zip(widths, pairs)]
+    claim.record(checks.band({"n": widths}, at_value, band=EQ16_BAND, drift_tol=EQ17_DRIFT_TOL,
+                             name=f"(17) at its constant, L={depth}: lambda_min(Kbar) / ((n/2)^(L-1) "
+                                  "lambda_min(K^(L)))",
+                             reason="the derived constant lambda_min(K)/(2^(L-1) d) with the band of (16); drift as "
+                                    "EQ17_DRIFT_TOL"))
+
+
+def _eq15_errors(claim):
+    """max_ij |normalized - K^(2)|_ij and max_ij |normalized - K^(2)|_ij / (||x_i|| ||x_j||) per d and trial."""
+    width, absolute, relative = claim.pick(EQ15_WIDTH), [], []
+    for d in EQ15_DIMS:
+        row_abs, row_rel = [], []
+        for kbar, limit in _trials(claim, 2, width, dim=d, trials=EQ15_TRIALS):
+            error = np.abs(kbar * _normalization(2, width, 1) - limit)
+            norms = np.sqrt(np.diag(limit) / 2)  # K^(2)_ii = 2 ||x_i||^2
+            row_abs.append(error.max()), row_rel.append((error / np.outer(norms, norms)).max())
+        absolute.append(row_abs), relative.append(row_rel)
+    return width, np.array(absolute), np.array(relative)
+
+
+@pytest.mark.erratum("(15) prints an absolute bound (L+1) eps at width Omega(eps^-4 poly L), a constant free of d "
+                     "(Section 2: constants do not depend on d); the error grows with the data scale: max_ij "
+                     "|normalized - K|_ij ~ d^0.95 (L = 2, N = 16, n = 128, d = 4..1024: 0.954 +- 0.022 over tuning "
+                     "seeds 1000-1019, every one FAIL; 2.2 -> 428 over d = 8..2048 at n = 1024). The cited result (Arora et al. 2019b) assumes ||x|| = 1 "
+                     "and holds w.p. 1 - delta: corrected, the error is (L+1) eps ||x_i|| ||x_j||")
+def test_eq15_absolute_error_as_printed(claim):
+    """(15) as printed: at fixed width the entrywise error does not depend on the data (scale d)."""
+    width, absolute, _ = _eq15_errors(claim)
+    claim.record(checks.scaling(EQ15_DIMS, absolute, expected=0.0, tol=EQ15_TOL,
+                                name=f"(15) as printed, L=2, n={width}: max_ij |normalized - K|_ij vs d",
+                                reason="a d-free constant, see EQ15_TOL"))
+
+
+def test_eq15_error_in_units_of_the_norms(claim):
+    """(15) corrected: max_ij |normalized - K|_ij / (||x_i|| ||x_j||) does not depend on d at fixed width."""
+    width, _, relative = _eq15_errors(claim)
+    claim.record(checks.scaling(EQ15_DIMS, relative, expected=0.0, tol=EQ15_TOL,
+                                name=f"(15) corrected, L=2, n={width}: max_ij |normalized - K|_ij / (||x_i|| ||x_j||) "
+                                     "vs d",
+                                reason="the CLT error of entry (i, j) is ||x_i|| ||x_j|| n^-1/2 times a d-free "
+                                       "factor, see EQ15_TOL"))
+
+
+def test_frobenius_step_at_the_width_of_17(claim):
+    """The derivation of (16)-(17) at n = N^4, d = 16 N: ||normalized - K||_F <= lambda_min(K)/2 w.p. >= 0.9 (L = 2;
+    L = 3 at full), and (17) at L = 3 at that width: lambda_min(Kbar) / (d n^2) in EQ17_BAND."""
+    successes, trials, worst = 0, 0, 0.0
+    for n_points in claim.pick(N4_NS):
+        width, dim = n_points ** 4, 16 * n_points
+        for t in range(claim.pick(N4_TRIALS)):
+            X = nc.sample_data("gaussian", n=n_points, d=dim, seed=claim.seed_for("n4 data", n_points, t))
+            net = nc.ReLUNet((dim, width, 1), init="standard", seed=claim.seed_for("n4 weights", n_points, t))
+            limit = nc.limiting_ntk(X, depth=2)
+            ratio = np.linalg.norm(nc.empirical_ntk(net, X) * 2.0 / width - limit) / nc.lambda_min(limit)
+            successes, trials, worst = successes + int(ratio <= 0.5), trials + 1, max(worst, ratio)
+    claim.record(checks.probability(successes, trials, p=N4_P, tol=N4_P_TOL,
+                                    name=f"L=2, n = N^4, d = 16N, N in {claim.pick(N4_NS)}: ||normalized - K||_F <= "
+                                         f"lambda_min(K)/2 (largest ratio {worst:.2f})",
+                                    reason="w.p. >= 0.9 read for the cited w.p. 1 - delta; tol 0.1: 24 trials decide"))
+    depth3 = claim.pick(N4_DEPTH3_TRIALS)
+    if depth3:
+        n_points = 6
+        width, dim = n_points ** 4, 16 * n_points
+        held, ratios = 0, []
+        for t in range(depth3):
+            X = nc.sample_data("gaussian", n=n_points, d=dim, seed=claim.seed_for("n4 L3 data", t))
+            net = nc.ReLUNet((dim, width, width, 1), init="standard", seed=claim.seed_for("n4 L3 weights", t))
+            kbar, limit = nc.empirical_ntk(net, X), nc.limiting_ntk(X, depth=3)
+            held += int(np.linalg.norm(kbar * (2.0 / width) ** 2 - limit) <= nc.lambda_min(limit) / 2)
+            ratios.append(nc.lambda_min(kbar) / (dim * width ** 2))
+        claim.record(checks.band({"n": [width]}, np.array(ratios)[None, :], band=EQ17_BAND, drift_tol=0.0,
+                                 name=f"(17), L=3 at n = N^4 = {width}, N = {n_points}, d = {dim}: lambda_min(Kbar) / "
+                                      f"(d n^2) (hypothesis ||.||_F <= lambda_min/2 held in {held}/{depth3})",
+                                 reason="the band of EQ17_BAND; one width, so no drift is fitted"))

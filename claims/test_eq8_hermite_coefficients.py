@@ -9,6 +9,17 @@ once: Bessel's inequality sum_{r <= R} mu_r^2 <= E[sigma(g)^2] = 1/2, with the g
 (Parseval: a wrong normalization of (8) would leave a constant gap or overshoot 1/2), and the "slow decay"
 |mu_r| ~ r^(-5/4) that Section 4 invokes ("the Hermite coefficients of the ReLU decay quite slowly (see (8))").
 Everything here is deterministic: no seed is drawn.
+
+(8) at the r later statements feed it (inventory row 2.9, finding): Theorem 5.1, Lemmas 5.3-5.5 and the proof of
+Theorem 3.2 say "any integer r > 0" with mu_r "given by (8)", but (8) is printed for even r >= 2 only; read
+literally at odd r >= 3 the sign factor (-1)^((r-2)/2) is a half-integer power of -1 (principal value +-i), so
+"(8)" is imaginary (r = 3: 0.163 i; r = 5: -0.0728 i), and at r = 1 the factor (r-3)!! = (-2)!! is undefined. The
+true odd coefficients (mu_1 = 1/2, 0 for odd r >= 3) are checked in test_unprinted_coefficients_match_quadrature.
+
+Tolerances are derived (quadrature rounding, O(1/r) corrections); no seed enters. The paper profile extends the
+quadrature comparison to r = 1600 (full: 400) and the tail grid is the same: these are deterministic numbers, so
+the "interval" of the two slope fits is the classical OLS one and no more trials can tighten it (the full budget
+already is the paper's for test_parseval_tail and test_slow_decay).
 """
 import numpy as np
 import pytest
@@ -81,3 +92,30 @@ def test_slow_decay(claim):
     claim.record(checks.scaling(grid, np.abs(_coefficients(grid, "quadrature")), expected=DECAY_EXPONENT,
                                 tol=EXPONENT_TOL, name="|mu_r| vs r (even r >= 50)",
                                 reason="O(1/r) corrections at r >= 50, see EXPONENT_TOL"))
+
+
+def _literal_formula_8(r):
+    """(8) evaluated literally at integer r >= 3 with the principal complex power of -1:
+    (1/sqrt(2 pi)) (-1)^((r-2)/2) (r-3)!! / sqrt(r!) (an imaginary number at odd r)."""
+    double_factorial = float(np.prod(np.arange(r - 3, 0, -2))) if r > 3 else 1.0
+    sign = complex(-1.0) ** ((r - 2) / 2)
+    return sign * double_factorial / np.sqrt(2 * np.pi * float(np.prod(np.arange(1, r + 1), dtype=float)))
+
+
+def test_formula_8_read_at_odd_r_is_not_real(claim):
+    """Finding (row 2.9): (8) read literally at odd r >= 3 is imaginary, +-i (r-3)!! / sqrt(2 pi r!), not the true
+    mu_r = 0; at r = 1 it is undefined ((-2)!!). Checked: the literal values against that closed form (real part 0,
+    imaginary part nonzero), so the statements "for any integer r > 0 ... given by (8)" need the unprinted values."""
+    rs = np.arange(3, 22, 2)
+    literal = np.array([_literal_formula_8(int(r)) for r in rs])
+    double_factorials = np.array([float(np.prod(np.arange(r - 3, 0, -2))) if r > 3 else 1.0 for r in rs])
+    closed = 1j * (-1.0) ** ((rs - 3) // 2) * double_factorials / np.sqrt(
+        2 * np.pi * np.array([float(np.prod(np.arange(1, r + 1), dtype=float)) for r in rs]))
+    claim.record(checks.identity(np.concatenate([literal.real, literal.imag]),
+                                 np.concatenate([closed.real, closed.imag]), rtol=1e-12, atol=1e-15,
+                                 name=f"(8) read literally at odd r = 3..{rs[-1]}: +-i (r-3)!!/sqrt(2 pi r!) "
+                                      f"(r = 3: {literal[0].imag:.3f} i), not real",
+                                 reason="the principal power of -1 at half-integers: cos(pi k/2) rounds to 6e-17"))
+    claim.record(checks.inequality(np.abs(literal.imag), 0.5 * np.abs(closed.imag),
+                                   name="its imaginary part is nonzero at every odd r >= 3 (the finding)",
+                                   reason="exact: |Im| equals the closed form; half of it leaves room for rounding"))

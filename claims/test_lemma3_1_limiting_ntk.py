@@ -13,6 +13,8 @@ Checked, for L = 5 (every level l = 1..5) on data with N > d (G^(1) singular) an
   * the unrolled form (13) against the recursion (12), for the engine's "unrolled" method and for (13)
     evaluated here on the closed-form and on the Monte Carlo matrices (an algebraic identity: it holds for
     any matrices, so also for the estimates).
+Tolerances are derived (Bonferroni bounds from Cauchy-Schwarz variance bounds, the CLT rate, rounding); BIAS is a
+control size. Confirmed on tuning seeds 1000-1019 (smoke), never tuned on seed 0 or the calibration seeds 2000+.
 Entries are compared in units of S_ij = sqrt(G_ii G_jj) (= sqrt(||x_i||^2 ||x_j||^2), the same at every level
 since G^(l)_ii = ||x_i||^2), the scale of the Monte Carlo noise of entry (i, j).
 """
@@ -27,7 +29,8 @@ pytestmark = pytest.mark.claim("Lemma 3.1")
 
 DEPTH = 5  # the issue asks for L up to 5; every level l = 1..5 is checked
 DATA = (("gaussian", 20, 8), ("sphere", 20, 64))  # (distribution, N, d): N > d (singular G^(1)), and N < d
-SAMPLES = {"smoke": 20_000, "full": 200_000}  # the identity check resolves ~7% (smoke) / ~2.4% (full) of S_ij
+# The identity check resolves ~7% (smoke) / ~2.4% (full) / ~1.2% (paper: 4x the samples, half the bound) of S_ij
+SAMPLES = {"smoke": 20_000, "full": 200_000, "paper": 800_000}
 ALPHA = checks.ALPHA  # the suite's two-sided level, split over the entries by Bonferroni
 # Per-sample standard deviations in units of S_ij, bounded by Cauchy-Schwarz: 2 sigma(u) sigma(v) has
 # E[sigma(u)^2 sigma(v)^2] <= sqrt(E sigma(u)^4 E sigma(v)^4) = 1.5 G_ii G_jj, so sd <= 2 sqrt(1.5);
@@ -36,8 +39,10 @@ SD_G = 2.0 * np.sqrt(1.5)
 SD_GDOT = 1.0
 # Rate check: the CLT gives exactly -1/2 at these sample sizes; the tolerance separates it from a level-off
 # (a biased estimator, slope -> 0) and from the -1 of an exact quadrature rule.
-RATE_SAMPLES = {"smoke": (100, 400, 1_600, 6_400, 25_600)}
-RATE_TRIALS = {"smoke": 12, "full": 40}  # per-trial sd of the log error ~0.16: half-width 0.03 (smoke), 0.015 (full)
+RATE_SAMPLES = {"smoke": (100, 400, 1_600, 6_400, 25_600),
+                "paper": (100, 400, 1_600, 6_400, 25_600, 102_400)}
+# Per-trial sd of the log error ~0.16: half-width 0.03 (smoke), 0.015 (full), 0.007 (paper: 4x trials, wider grid)
+RATE_TRIALS = {"smoke": 12, "full": 40, "paper": 160}
 RATE_DATA = ("gaussian", 8, 16)  # small N: the cost is the sampling; the log error's spread does not shrink with N
 RATE_EXPONENT = -0.5
 RATE_TOL = 0.1
