@@ -83,3 +83,17 @@ def test_bad_bias_std_names_the_argument(bias, argument):
         nc.limiting_ntk(X, 3, bias_std=bias)
     with pytest.raises(InvalidArgument, match=argument):
         nc.limiting_kernels(X, 3, bias_std=bias)
+
+
+@pytest.mark.parametrize("n", [5, 300, 450])  # one tile, and several tiles (side 192) with a ragged edge
+def test_lean_bias_path_matches_the_levels_and_cross_kernels(n):
+    Y = nc.sample_data("gaussian", n=n, d=6, seed=5)
+    Y[1] = 0.0
+    Y[2] = Y[3]
+    bias = (0.5, 1.0, 0.0, 2.0)
+    K = nc.limiting_ntk(Y, 4, bias_std=bias)
+    np.testing.assert_allclose(K, nc.limiting_kernels(Y, 4, bias_std=bias).K[-1], rtol=1e-12,
+                               atol=1e-12 * np.abs(K).max())
+    assert np.array_equal(K, K.T)
+    cross = nc.limiting_ntk(Y[:4], 4, X2=Y[4:9], bias_std=bias)
+    np.testing.assert_allclose(cross, K[:4, 4:9], rtol=1e-10, atol=1e-12 * np.abs(K).max())
