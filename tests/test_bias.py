@@ -193,3 +193,38 @@ def test_bad_biases_of_from_weights_name_the_argument(biases, argument):
     weights = [w.numpy() for w in ReLUNet(WIDTHS).weights]
     with pytest.raises(InvalidArgument, match=argument):
         ReLUNet.from_weights(weights, biases=biases)
+
+
+def _neural_tangents_bias_cases():
+    """The recorded neural-tangents cases with biases (tests/data/neural_tangents.npz, see test_neural_tangents.py)."""
+    import json
+    from pathlib import Path
+    path = Path(__file__).parent / "data" / "neural_tangents.npz"
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    return [(arrays, info) for info in meta["cases"] if info["b_std"] is not None]
+
+
+@pytest.mark.parametrize("arrays, info", _neural_tangents_bias_cases())
+def test_biases_against_recorded_neural_tangents(arrays, info):
+    """Standard parameterization (gradient in b_l itself): ``from_weights(W, biases=b)`` is NT's empirical NTK; the
+    bias limit with bias_std = (sqrt(d/2) b_std, ..., sqrt(d/2) b_std, sqrt(d) b_std) is d * NT's kernel_fn(ntk)
+    (NT divides layer 1 by d and uses W_std = sqrt 2 hidden, 1 last; README "neural-tangents")."""
+    name, depth = info["name"], len(info["widths"]) - 1
+    X = arrays[f"{name}_X"]
+    weights = [arrays[f"{name}_W{l}"] for l in range(1, depth + 1)]
+    biases = [arrays[f"{name}_b{l}"] for l in range(1, depth + 1)]
+    net = ReLUNet.from_weights(weights, biases=biases)
+    assert relative_gap(net.outputs(X), arrays[f"{name}_outputs"]) <= ORACLE_RTOL
+    for label in ("jacobian_contraction", "structured_derivatives"):
+        assert relative_gap(empirical_ntk(net, X), arrays[f"{name}_empirical_standard_{label}"]) <= ORACLE_RTOL
+    d, b = X.shape[1], info["b_std"]
+    bias_std = (math.sqrt(d / 2) * b,) * (depth - 1) + (math.sqrt(d) * b,)
+    from ntkcheck.limiting import limiting_ntk
+    K = limiting_ntk(X, depth, bias_std=bias_std)
+    recorded = d * arrays[f"{name}_kernel_fn_ntk"]
+    off = ~np.eye(len(X), dtype=bool)
+    assert np.abs(K - recorded)[off].max() <= 1e-12 * np.abs(K).max()
+    assert np.abs(K - recorded).max() <= 1e-7 * np.abs(K).max()  # NT's diagonal: c_ii a few ulps below 1
+    assert np.abs(limiting_ntk(X, depth, bias_std=b) - recorded).max() > 1e-3 * np.abs(K).max()  # wrong mapping
