@@ -62,8 +62,8 @@ def summary_line(records) -> str:
     apart: "...; beyond the paper: 5 checks: 4 consistent, 1 refuted"."""
     paper, beyond = _split(records)
     counts = [(v.value, sum(r.verdict is v for r in paper)) for v in Verdict]
-    line = f"{len(paper)} claims checks: " + ", ".join(f"{n} {v}" for v, n in counts if n)
+    parts = [f"{len(paper)} claims checks: " + ", ".join(f"{n} {v}" for v, n in counts if n)] if paper or not beyond else []
     if beyond:
         counts = [(BEYOND_VERDICTS.get(v, v.value), sum(r.verdict is v for r in beyond)) for v in Verdict]
-        line += f"; beyond the paper: {len(beyond)} checks: " + ", ".join(f"{n} {v}" for v, n in counts if n)
-    return line
+        parts.append(f"beyond the paper: {len(beyond)} checks: " + ", ".join(f"{n} {v}" for v, n in counts if n))
+    return "; ".join(parts)

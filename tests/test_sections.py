@@ -70,6 +70,12 @@ def test_table_puts_beyond_records_apart_with_their_own_verdict_words():
                                            "1 consistent, 1 refuted")
 
 
+def test_only_beyond_records():
+    records = [record("b1", Verdict.PASS, BEYOND)]
+    assert table.format_table(records)[0] == table.BEYOND_TITLE
+    assert table.summary_line(records) == "beyond the paper: 1 checks: 1 consistent"
+
+
 def test_table_without_beyond_records_is_unchanged():
     records = [record("p1", Verdict.PASS, PAPER)]
     assert table.BEYOND_TITLE not in table.format_table(records)
