@@ -41,10 +41,10 @@ T51_N = 32
 T51_TRIALS = {"smoke": 12, "full": 40}
 # Measured log sigma_min(F_1)^2 / S_1 (16 trials): Gaussian -2.344 (sd 0.064), Rademacher -2.336 (0.071), uniform
 # -2.331 (0.077); (26) k = 2: -1.393 (0.060), -1.428 (0.076), -1.363 (0.109); Lemma 4.3 k = 1: -1.344 (0.158),
-# -1.414 (0.090), -1.414 (0.150). Tolerance: a factor e^0.25 = 1.28 on the constant, which 24 trials resolve
-# (half-width ~0.13 for Lemma 4.3, whose log ratio has sd 0.16) and the wrong-variance control (a factor 3 or 9)
-# exceeds many times.
-MOMENT_TOL = 0.25
+# -1.414 (0.090), -1.414 (0.150). Tolerance: a factor e^0.3 = 1.35 on the constant: 24 trials give a half-width
+# ~0.13-0.2 (Lemma 4.3's log ratio has sd 0.16); smoke calibration on tuning seeds 1000-1019 needed 0.254 for
+# Lemma 4.3 (uniform) at 95%. The wrong-variance control (a factor 3 or 9) exceeds it many times.
+MOMENT_TOL = 0.3
 MOMENT_TRIALS = {"smoke": 24, "full": 60}
 MOMENT_WIDTHS = (64, 128, 128, 128, 1)
 MOMENT_N = 64
@@ -126,7 +126,7 @@ def test_theorem4_1_constant_is_universal(claim):
 def test_theorem5_1_constant_is_universal(claim):
     """sigma_min(F_1)^2 / (d n_1 beta_1^2): Rademacher and uniform against Gaussian."""
     _compare(claim, f"Thm 5.1 k=1, N={T51_N}: sigma_min(F_1)^2 / S_1", _thm51_ratio, claim.pick(T51_TRIALS),
-             MOMENT_TOL, BAND, "a factor 1.22, resolved by 12 trials (tuning seeds 1300-1315)")
+             MOMENT_TOL, BAND, "a factor 1.35 (tuning seeds 1000-1019)")
 
 
 @pytest.mark.parametrize("which", ["(26) k=2: mean ||f_2||^2 / S_2", "Lemma 4.3 k=1: mean ||B_2 row||^2 / scale"])
@@ -134,4 +134,4 @@ def test_feature_and_backprop_means_are_universal(claim, which):
     """(26) and Lemma 4.3 means: exactly universal for symmetric weights (module docstring), checked as above."""
     index = 0 if which.startswith("(26)") else 1
     _compare(claim, which, lambda c, dist, t: _moment_ratios(c, dist, t)[index], claim.pick(MOMENT_TRIALS),
-             MOMENT_TOL, BAND, "a factor 1.22; the means are exactly universal for symmetric weights")
+             MOMENT_TOL, BAND, "a factor 1.35; the means are exactly universal for symmetric weights")
