@@ -41,6 +41,7 @@ def record(name, verdict, section):
 @pytest.mark.parametrize("path, section", [
     ("/repo/claims/beyond/test_biases.py", BEYOND),
     ("claims/beyond/sub/test_x.py", BEYOND),
+    ("/venv/lib/python3.11/site-packages/ntkcheck_claims/beyond/test_beyond_biases.py", BEYOND),
     ("/repo/claims/test_thm3_2.py", PAPER),
     ("/repo/beyond/test_x.py", PAPER),
     ("/repo/tests/claims_beyond.py", PAPER),

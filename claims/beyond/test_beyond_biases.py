@@ -26,8 +26,9 @@ import pytest
 from scipy import stats
 
 import ntkcheck as nc
-from _two_sample import two_sample
 from ntkcheck import checks
+
+from ._two_sample import two_sample
 
 pytestmark = pytest.mark.claim("Beyond: biases (Sec. 8)")
 

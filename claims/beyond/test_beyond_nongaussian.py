@@ -21,10 +21,11 @@ import math
 
 import numpy as np
 import pytest
-from _two_sample import two_sample
 
 import ntkcheck as nc
 from ntkcheck.scales import feature_scale
+
+from ._two_sample import two_sample
 
 pytestmark = pytest.mark.claim("Beyond: non-Gaussian init (Sec. 8)")
 
