@@ -34,8 +34,12 @@ pytestmark = pytest.mark.claim("Beyond: biases (Sec. 8)")
 
 # (4) with biases: L = 2, N = 8, d = 8, bias_std = 1 at both layers; the paper's rate module uses the same grid.
 RATE_N, RATE_D, RATE_BIAS = 8, 8, (1.0, 1.0)
-RATE_WIDTHS = {"smoke": (64, 128, 256, 512, 1024), "full": (64, 128, 256, 512, 1024, 2048)}
-RATE_TRIALS = {"smoke": 24, "full": 48}
+# Budget: with 24 trials from n = 64 the default run (base seed 0, after the seed-identity change of schema 2) measured
+# -0.586 [-0.663, -0.51], INCONCLUSIVE, against a spread -0.50 [-0.536, -0.454] over tuning seeds 1000-1019; the
+# budget was raised (n from 128, where the O(1/n) term of the error weighs half as much, and 40 trials), the
+# tolerance kept.
+RATE_WIDTHS = {"smoke": (128, 256, 512, 1024, 2048), "full": (64, 128, 256, 512, 1024, 2048, 4096)}
+RATE_TRIALS = {"smoke": 40, "full": 64}
 RATE_EXPONENT = -0.5  # CLT over the n neurons of the hidden layer (as for (4) without biases)
 RATE_TOL = 0.15  # separates -1/2 from 0 (no convergence) and from -1/4; chosen on tuning seeds 1000-1019
 # Lemma 3.1 with biases: L = 4, N = 10, d = 6, per-layer biases (0.5, 1, 0, 2) (a zero one included)
