@@ -36,6 +36,8 @@ _EXPORTS = {
     "feature_scale": "ntkcheck.scales",
     "empirical_ntk": "ntkcheck.ntk",
     "jacobian": "ntkcheck.ntk",
+    "Trajectory": "ntkcheck.training",
+    "gradient_descent": "ntkcheck.training",
 }
 
 __all__ = sorted(["InvalidArgument", *_EXPORTS])

@@ -5,6 +5,13 @@ Three computations of the same matrices, so that each can be the oracle of anoth
 degree 1 and 0 (``arccos_step``); ``monte_carlo`` estimates the expectations of Lemma 3.1 by
 sampling w, exactly as printed in (11)-(12); ``unrolled`` sums the products of (13) instead of
 running the recursion (12).
+
+Biases (``bias_std``, beyond the paper; issue 16): for ``ReLUNet(..., bias_std=...)`` the limit (4) of the
+normalized empirical NTK is the same recursion with G^(l) replaced at every level by
+Gamma^(l) = G^(l) + bias_std_l^2 1 1^T, G^(l) now computed from Gamma^(l-1): Gamma^(1) = X X^T + b_1^2 1 1^T,
+Gamma^(l) = 2 E[sigma(u) sigma(v)] + b_l^2, Gdot^(l) = 2 E[sigma'(u) sigma'(v)], (u, v) ~ N(0, Gamma^(l-1)_{ij}),
+K^(l) = K^(l-1) o Gdot^(l) + Gamma^(l) (the bias of layer l is the weight of a constant feature, see
+``ntkcheck.network.ReLUNet``). bias_std = 0 gives exactly the paper's numbers.
 """
 from __future__ import annotations
 
@@ -116,7 +123,7 @@ def _arccos_step(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def limiting_kernels(X, depth, method: str = "closed_form", samples=None, seed=None, *,
-                     chained: bool = False) -> LimitingKernels:
+                     chained: bool = False, bias_std=0.0) -> LimitingKernels:
     """All matrices G^(l), Gdot^(l), K^(l), l = 1..L, of (9)-(12) for data X of shape (N, d).
 
     ``method="closed_form"``: the recursion (9)-(10) through ``arccos_step``. Cost L - 1 steps of
@@ -137,19 +144,25 @@ def limiting_kernels(X, depth, method: str = "closed_form", samples=None, seed=N
     eigendecomposition O(N^3) for sqrt(G^(l-1)) and O(samples N^2) in matrix products, in batches
     of at most 2^22 entries.
 
+    ``bias_std`` (a float >= 0 or one per layer, see the module docstring): G[l-1] is then Gamma^(l); the Monte
+    Carlo of level 2 samples [X, b_1 1] w, w ~ N(0, I_{d+1}), the form of (11) for the net's first layer.
+
     Returns a ``LimitingKernels(G, Gdot, K)`` of lists of (N, N) float64 arrays (Gdot[0] is None).
     """
     X, depth, method, samples, seed = _check_arguments(X, depth, method, KERNEL_METHODS, samples, seed)
-    exact = list(_closed_form_levels(X, depth))
+    bias = _as_bias_std(bias_std, depth)
+    exact = list(_closed_form_levels(X, depth, bias))
     if method == "closed_form":
         G = [g for g, _ in exact]
         Gdot = [g_dot for _, g_dot in exact]
     else:
-        G, Gdot = _monte_carlo_levels(X, [g for g, _ in exact], samples, np.random.default_rng(seed), chained)
+        G, Gdot = _monte_carlo_levels(X, [g for g, _ in exact], samples, np.random.default_rng(seed), chained,
+                                      bias)
     return LimitingKernels(G, Gdot, _recursion_12(G, Gdot))
 
 
-def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None, *, X2=None) -> np.ndarray:
+def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None, *, X2=None,
+                 bias_std=0.0) -> np.ndarray:
     """The limiting NTK K^(L) of (9), shape (N, N), for data X of shape (N, d) and depth L >= 1.
 
     Normalization (eq. (4)): with all weights N(0, 1) (``ReLUNet(widths, init="standard")``), the empirical NTK
@@ -177,8 +190,11 @@ def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None,
     ``method="unrolled"``: the closed-form G^(l), Gdot^(l) combined by (13),
     K^(L) = G^(L) + sum_{l=1}^{L-1} G^(l) o Gdot^(l+1) o ... o Gdot^(L), an independent check of
     the recursion (12); cost O(L^2 N^2), memory 2L (N, N) arrays.
+    ``bias_std`` (a float >= 0 or one per layer l = 1..L): the limit with biases (module docstring), for every
+    method; the lean path then also tracks the diagonal Gamma^(l)_ii = Gamma^(l-1)_ii + b_l^2 level by level.
     """
     X, depth, method, samples, seed = _check_arguments(X, depth, method, NTK_METHODS, samples, seed)
+    bias = _as_bias_std(bias_std, depth)
     if X2 is not None:
         X2 = as_matrix(X2, "X2", columns=X.shape[1])
         if method != "closed_form":
@@ -187,11 +203,66 @@ def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None,
         if X2.shape == X.shape and np.array_equal(X2, X):
             X2 = None
     if method == "monte_carlo":
-        return limiting_kernels(X, depth, method, samples, seed).K[-1]
+        return limiting_kernels(X, depth, method, samples, seed, bias_std=bias).K[-1]
     if method == "unrolled":
-        levels = list(_closed_form_levels(X, depth))
+        levels = list(_closed_form_levels(X, depth, bias))
         return _unrolled_13([g for g, _ in levels], [g_dot for _, g_dot in levels])
+    if any(bias):
+        return _lean_limiting_ntk_with_biases(X, X2, depth, bias)
     return _lean_limiting_ntk(X, X2, depth)
+
+
+def _as_bias_std(bias_std, depth: int) -> tuple[float, ...]:
+    from ntkcheck.network import _as_bias_std as validate  # one rule for the net and its limit
+    return validate(bias_std, depth)
+
+
+def _add_bias(g: np.ndarray, std: float) -> np.ndarray:
+    """Gamma = G + std^2 1 1^T (in place; G unchanged when std = 0)."""
+    if std:
+        g += std ** 2
+    return g
+
+
+def _lean_limiting_ntk_with_biases(X, X2, depth: int, bias: tuple[float, ...]) -> np.ndarray:
+    """``_lean_limiting_ntk`` with the bias term: per tile and level, Gamma^(l+1) = scale_l c' + b_{l+1}^2 and
+    c^(l+1) = Gamma^(l+1) / scale_(l+1), where scale_l = sqrt(Gamma^(l)_ii Gamma^(l)_jj) grows level by level."""
+    square = X2 is None
+    kernel = _add_bias(X @ X.T if square else X @ X2.T, bias[0])  # Gamma^(1) = K^(1)
+    if depth == 1:
+        return kernel
+    rows = [(np.diag(kernel).copy() if square else np.einsum("ij,ij->i", X, X) + bias[0] ** 2)]
+    cols = [rows[0] if square else np.einsum("ij,ij->i", X2, X2) + bias[0] ** 2]
+    for b in bias[1:]:  # the diagonal of Gamma^(l): the arc-cosine step keeps it, the bias adds b_l^2
+        rows.append(rows[-1] + b ** 2)
+        cols.append(rows[-1] if square else cols[-1] + b ** 2)
+    n, m = kernel.shape
+    tiles = [(slice(i, i + _TILE), slice(j, j + _TILE)) for i in range(0, n, _TILE) for j in range(0, m, _TILE)
+             if not square or j >= i]
+
+    def fill(tile: tuple[slice, slice]) -> None:
+        r, c = tile
+        block = kernel[r, c]
+        diagonal = square and r == c
+        scales = [np.sqrt(np.multiply.outer(a[r], b[c])) for a, b in zip(rows, cols)]
+        cosine = np.divide(block, scales[0], out=np.zeros_like(scales[0]), where=scales[0] > 0)
+        work = (np.empty_like(scales[0]), np.empty_like(scales[0]))
+        for level in range(1, depth):
+            _level_step(cosine, block, scales[level - 1], work)  # cosine = G^(l+1) / scale_l, block += G^(l+1)
+            block += bias[level] ** 2
+            cosine *= scales[level - 1]
+            cosine += bias[level] ** 2  # Gamma^(l+1)
+            np.divide(cosine, scales[level], out=cosine, where=scales[level] > 0)
+            if diagonal:
+                np.fill_diagonal(cosine, 1.0)
+        if diagonal:  # K^(L)_ii = sum_l Gamma^(l)_ii (Gdot_ii = 1)
+            np.fill_diagonal(block, np.sum([a[r] for a in rows], axis=0))
+        elif square:
+            kernel[c, r] = block.T
+
+    with ThreadPoolExecutor(max_workers=max(1, min(torch.get_num_threads(), len(tiles)))) as pool:
+        list(pool.map(fill, tiles))
+    return kernel
 
 
 def _lean_limiting_ntk(X: np.ndarray, X2: np.ndarray | None, depth: int) -> np.ndarray:
@@ -277,13 +348,14 @@ def _check_arguments(X, depth, method, methods, samples, seed):
     return X, depth, method, samples, seed
 
 
-def _closed_form_levels(X: np.ndarray, depth: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    """Yield (G^(l), Gdot^(l)) for l = 1..L by (9)-(10); Gdot^(1) is None."""
-    g = X @ X.T
+def _closed_form_levels(X: np.ndarray, depth: int, bias=None) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Yield (G^(l), Gdot^(l)) for l = 1..L by (9)-(10) (Gamma^(l) with ``bias``); Gdot^(1) is None."""
+    bias = bias or (0.0,) * depth
+    g = _add_bias(X @ X.T, bias[0])
     yield g, None
-    for _ in range(depth - 1):
+    for level in range(1, depth):
         g, g_dot = _arccos_step(g)
-        yield g, g_dot
+        yield _add_bias(g, bias[level]), g_dot
 
 
 def _sampling_factor(G: np.ndarray) -> np.ndarray:
@@ -304,18 +376,21 @@ def _sampling_factor(G: np.ndarray) -> np.ndarray:
     return scale[:, None] * psd_sqrt(correlation)
 
 
-def _monte_carlo_levels(X, exact_G, samples, rng, chained):
-    """G^(l), Gdot^(l) of Lemma 3.1 by sampling; level l samples through exact_G[l-2] unless chained."""
+def _monte_carlo_levels(X, exact_G, samples, rng, chained, bias=None):
+    """G^(l), Gdot^(l) of Lemma 3.1 by sampling; level l samples through exact_G[l-2] unless chained.
+    With ``bias``, level 2 samples through [X, b_1 1] and each sampled G gets b_l^2 added (Gamma^(l))."""
+    bias = bias or (0.0,) * len(exact_G)
+    first = X if not bias[0] else np.column_stack([X, np.full(X.shape[0], bias[0])])
     G, Gdot = [exact_G[0]], [None]
     for level in range(2, len(exact_G) + 1):
         previous = G[-1] if chained else exact_G[level - 2]
         root = _sampling_factor(previous)
         if level == 2:  # (11) prints G^(2) through X w, w ~ N(0, I_d), and (12) Gdot^(2) through sqrt(G^(1)) w
-            g, _ = _sampled_moments(X, samples, rng)
+            g, _ = _sampled_moments(first, samples, rng)
             _, g_dot = _sampled_moments(root, samples, rng)
         else:
             g, g_dot = _sampled_moments(root, samples, rng)
-        G.append(g)
+        G.append(_add_bias(g, bias[level - 1]))
         Gdot.append(g_dot)
     return G, Gdot
 

@@ -7,6 +7,10 @@
 * "autograd": the oracle. J of eq. (2) from torch autograd (``torch.func.jacrev`` vmapped over the
   samples) applied to the same forward function of eq. (1), then J J^T. It stores the N x P
   Jacobian, so it is meant for small nets.
+
+With biases (``ReLUNet(..., bias_std=...)``, beyond the paper), J also has the columns of the bias
+parameters v_1..v_L (b_l = c_{l-1} v_l, d f_L / d v_l = c_{l-1} B_l), and the term of layer k+1 becomes
+(F_k F_k^T + c_k^2 1 1^T) o (B_{k+1} B_{k+1}^T): the bias is the weight row of a constant feature c_k.
 """
 from __future__ import annotations
 
@@ -36,7 +40,8 @@ def empirical_ntk(net: ReLUNet, X, method: str = "structured", *, per_layer: boo
     8 N (N + sum_{l<L} n_l + sum_{l>=1} n_l) bytes besides two Gram tiles. ``method="autograd"`` builds J
     (eq. (2)), O(N * P) memory, and is the independent oracle.
     ``per_layer=True`` returns the (L, N, N) stack whose k-th slice (k = 0..L-1) is the term of
-    W_{k+1} in eq. (3), (dF_L/dvec W_{k+1})(dF_L/dvec W_{k+1})^T = (F_k F_k^T) o (B_{k+1} B_{k+1}^T);
+    W_{k+1} in eq. (3), (dF_L/dvec W_{k+1})(dF_L/dvec W_{k+1})^T = (F_k F_k^T) o (B_{k+1} B_{k+1}^T)
+    (for a net with biases, plus the term of v_{k+1}: (F_k F_k^T + c_k^2 1 1^T) o (B_{k+1} B_{k+1}^T));
     its sum over the first axis is Kbar^(L).
     The output is filled in square tiles of ``block_size`` samples (default: one tile, fastest),
     the upper ones computed and mirrored, so K is symmetric to the last bit and the two transient
@@ -65,13 +70,15 @@ def empirical_ntk(net: ReLUNet, X, method: str = "structured", *, per_layer: boo
 
 
 def jacobian(net: ReLUNet, X) -> np.ndarray:
-    """J of eq. (2) by torch autograd, shape (N, P), P = sum_l n_{l-1} n_l.
+    """J of eq. (2) by torch autograd, shape (N, P), P = sum_l n_{l-1} n_l (+ sum_l n_l with biases).
 
     Columns are ordered [vec(W_1), ..., vec(W_L)], each vec row-major (entry (a, b) of W_l at
-    offset a * n_l + b of its block). Cost O(N * P) time and memory.
+    offset a * n_l + b of its block), then, for a net with biases, [v_1, ..., v_L] (see ``ReLUNet``).
+    Cost O(N * P) time and memory.
     """
     net = _as_net(net)
-    return torch.cat(_jacobian_blocks(net.weights, net.input_tensor(X)), dim=1).cpu().numpy()
+    blocks = _jacobian_blocks(net, net.input_tensor(X))
+    return torch.cat(blocks[:net.depth] + blocks[net.depth:], dim=1).cpu().numpy()
 
 
 def _as_net(net) -> ReLUNet:
@@ -80,12 +87,19 @@ def _as_net(net) -> ReLUNet:
     return net
 
 
-def _jacobian_blocks(weights: list[torch.Tensor], x: torch.Tensor) -> list[torch.Tensor]:
-    """[dF_L/dvec(W_1), ..., dF_L/dvec(W_L)], each (N, n_{l-1} n_l), by reverse-mode autograd per sample."""
-    def output(ws, sample):
-        return forward(ws, sample[None])[0][-1][0, 0]
+def _jacobian_blocks(net: ReLUNet, x: torch.Tensor) -> list[torch.Tensor]:
+    """[dF_L/dvec(W_1), ..., dF_L/dvec(W_L)], each (N, n_{l-1} n_l), by reverse-mode autograd per sample;
+    for a net with biases followed by [dF_L/dv_1, ..., dF_L/dv_L], each (N, n_l)."""
+    scales = net.bias_scales
 
-    grads = torch.func.vmap(torch.func.jacrev(output), in_dims=(None, 0))(list(weights), x)
+    def output(params, sample):
+        weights, biases = params[:net.depth], None
+        if scales is not None:
+            biases = [c * v for c, v in zip(scales, params[net.depth:])]
+        return forward(weights, sample[None], biases)[0][-1][0, 0]
+
+    params = list(net.weights) + ([] if net.bias_params is None else list(net.bias_params))
+    grads = torch.func.vmap(torch.func.jacrev(output), in_dims=(None, 0))(params, x)
     return [g.reshape(x.shape[0], -1) for g in grads]
 
 
@@ -117,16 +131,23 @@ def _gram(a: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
 
 
 def _structured_term(net: ReLUNet, x: torch.Tensor) -> Term:
-    """blocks of (F_k F_k^T) o (B_{k+1} B_{k+1}^T), Section 4.1."""
-    features = feature_matrices(net.weights, x)
+    """blocks of (F_k F_k^T) o (B_{k+1} B_{k+1}^T), Section 4.1; with biases
+    (F_k F_k^T + c_k^2 1 1^T) o (B_{k+1} B_{k+1}^T) (the bias of layer k+1 as a constant feature c_k)."""
+    features = feature_matrices(net.weights, x, net.biases)
     vectors = backward(net.weights, features)
-    return lambda k, rows, cols: _gram(features[k], rows, cols).mul_(_gram(vectors[k], rows, cols))
+    if net.bias_scales is None:
+        return lambda k, rows, cols: _gram(features[k], rows, cols).mul_(_gram(vectors[k], rows, cols))
+    squares = [c * c for c in net.bias_scales]
+    return lambda k, rows, cols: _gram(features[k], rows, cols).add_(squares[k]).mul_(_gram(vectors[k], rows, cols))
 
 
 def _autograd_term(net: ReLUNet, x: torch.Tensor) -> Term:
-    """blocks of J_k J_k^T, J_k = the columns of J belonging to W_{k+1} (eq. (3))."""
-    blocks = _jacobian_blocks(net.weights, x)
-    return lambda k, rows, cols: _gram(blocks[k], rows, cols)
+    """blocks of J_k J_k^T, J_k = the columns of J belonging to W_{k+1} (eq. (3)) and, with biases, v_{k+1}."""
+    blocks = _jacobian_blocks(net, x)
+    if net.bias_params is None:
+        return lambda k, rows, cols: _gram(blocks[k], rows, cols)
+    depth = net.depth
+    return lambda k, rows, cols: _gram(blocks[k], rows, cols).add_(_gram(blocks[depth + k], rows, cols))
 
 
 def _assemble(term: Term, depth: int, x: torch.Tensor, per_layer: bool, block_size: int) -> torch.Tensor:

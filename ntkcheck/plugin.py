@@ -21,7 +21,7 @@ import pytest
 
 from ntkcheck import profiles, seeding, shards, table
 from ntkcheck._validate import InvalidArgument
-from ntkcheck.records import RECORD_PROPERTY, ErratumStatus, Record, Verdict, run_document
+from ntkcheck.records import BEYOND, PAPER, RECORD_PROPERTY, ErratumStatus, Record, Verdict, run_document
 
 _SETTINGS = pytest.StashKey[dict]()
 # Calibration (--claims-seeds): each claim test is collected once per base seed, through an indirect
@@ -236,7 +236,7 @@ class Claim:
         if not isinstance(rec, Record):
             raise InvalidArgument(f"claim.record expects a Record from ntkcheck.checks, got {type(rec).__name__}")
         rec = rec.replace(claim=self.ref, test=self._item.nodeid, seed=self.seed, profile=self.profile,
-                          index=len(self.records))
+                          index=len(self.records), section=section_of(self._item.path))
         self.records.append(rec)
         self._item.user_properties.append((RECORD_PROPERTY, rec.to_json()))
         if not rec.passed:
@@ -245,6 +245,14 @@ class Claim:
                          f"(from base seed {self.base_seed} and the test identity {self.identity!r}).\nReplay: {self.replay}",
                          pytrace=False)
         return rec
+
+
+def section_of(path) -> str:
+    """The Record.section of a test module: "beyond" under a claims/beyond/ folder (ntkcheck_claims/beyond/ in
+    the wheel), else "paper"."""
+    parts = Path(path).parts
+    beyond = any(parts[i:i + 2] in (("claims", "beyond"), ("ntkcheck_claims", "beyond")) for i in range(len(parts) - 1))
+    return BEYOND if beyond else PAPER
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 RECORD_PROPERTY = "ntkcheck_record"  # the user_properties key under which a serialized Record travels
+PAPER, BEYOND = "paper", "beyond"  # Record.section: a claim of the paper, or a question beyond it (claims/beyond/)
 
 
 class Verdict(str, enum.Enum):
@@ -77,6 +78,8 @@ class Record:
     numbers: every number behind the verdict (JSON-able). message: the failure/diagnostic text.
     claim, test, seed, profile: filled by the pytest plugin (paper reference, node id, derived seed, profile).
     erratum: for an ERRATUM record, the text of its ``@pytest.mark.erratum`` (what is printed, what was measured).
+    section: "paper" (a claim of the paper) or "beyond" (a test under claims/beyond/: an exploratory question
+    beyond the paper, shown apart as "consistent" / "refuted" and never counted with the paper's verdicts).
     """
 
     name: str
@@ -95,6 +98,7 @@ class Record:
     profile: str | None = None
     index: int = 0  # position among the records of its test (keeps the table order under xdist)
     erratum: str | None = None
+    section: str = "paper"
 
     def __post_init__(self):
         self.verdict = Verdict(self.verdict)
@@ -152,6 +156,11 @@ def run_document(records, *, profile: str, base_seed: int, started: str, tests: 
     the same seed give the same list."""
     ordered = sorted(records, key=lambda r: (r.test or "", r.index))
     counts = {v.value: sum(r.verdict is v for r in ordered) for v in Verdict}
-    return {"schema_version": SCHEMA_VERSION, "started": started, "profile": profile,
-            "base_seed": base_seed, **environment(), "summary": counts,
-            "tests": jsonable(tests), "records": [r.to_dict() for r in ordered]}
+    document = {"schema_version": SCHEMA_VERSION, "started": started, "profile": profile,
+                "base_seed": base_seed, **environment(), "summary": counts,
+                "tests": jsonable(tests), "records": [r.to_dict() for r in ordered]}
+    if any(r.section == BEYOND for r in ordered):  # optional key: the counts of each section apart
+        document["summary_by_section"] = {
+            section: {v.value: sum(r.verdict is v and r.section == section for r in ordered) for v in Verdict}
+            for section in (PAPER, BEYOND)}
+    return document

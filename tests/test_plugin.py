@@ -98,7 +98,7 @@ def test_json_schema(claims_run):
     record = document["records"][0]
     assert set(record) == {"name", "kind", "measured", "expected", "tolerance", "reason", "verdict",
                            "resolution", "numbers", "message", "claim", "test", "seed", "profile", "index",
-                           "erratum"}
+                           "erratum", "section"}
     assert record["seed"] == seeding.derive_seed(3, record["test"])
     errata = [r for r in document["records"] if r["verdict"] == "ERRATUM"]
     assert [r["erratum"] for r in errata] == ["the paper prints exponent 1.5; measured 1.0"]

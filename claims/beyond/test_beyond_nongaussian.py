@@ -1,0 +1,138 @@
+"""Beyond the paper: non-Gaussian initializations (Section 8: "other interesting extensions include the study of
+networks with ... non-Gaussian initializations"; every result of the paper assumes (W_l)_ij ~ N(0, beta_l^2),
+Section 2). Are the Theta constants universal when the weights are Rademacher (+-beta_l) or uniform
+(U(-sqrt 3 beta_l, sqrt 3 beta_l)), both of variance beta_l^2 (``ReLUNet(..., weight_distribution=...)``), so that
+every printed scale ((23), (26), Lemma 4.3, Theorem 5.1) is unchanged?
+
+What is known / derived: for weights symmetric about 0 and data with continuous entries, E[sigma(u)^2] = E[u^2] / 2
+and P(u > 0) = 1/2 for u = w^T f, whatever the law of w, so the *means* of ||f_k(x)||^2 ((26): 2^-k of the scale)
+and of the squared rows of B_{k+1} (Lemma 4.3) are exactly universal. The smallest eigenvalue and singular value
+(Theorems 4.1 and 5.1) depend on more than second moments: universality is the conjecture checked here.
+
+Each question is a two-sample comparison (claims/beyond/_two_sample.py): the interval of the log difference
+between the constant under the other law and under the Gaussian, against +-tol, not two separate PASSes.
+Regimes: Theorem 4.1: widths (N, 8N, N/2, 1), He, d = N = 128 (where the paper's own module finds the constant
+settled); Theorem 5.1: k = 1, widths (2N, N log N log(N/0.1), 1), He, N = 32 (the paper module's regime, smaller);
+(26) at k = 2 and Lemma 4.3 at k = 1: widths (64, 128, 128, 128, 1), He, 64 Gaussian points, per-net means over
+the points. Negative control: uniform weights of the wrong variance (half-width beta_l, variance beta_l^2 / 3)
+move every constant by a power of 3 and are caught.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import ntkcheck as nc
+from ntkcheck.scales import feature_scale
+
+from ._two_sample import two_sample
+
+pytestmark = pytest.mark.claim("Beyond: non-Gaussian init (Sec. 8)")
+
+OTHERS = ("rademacher", "uniform")
+T41_N = 128
+T41_TRIALS = {"smoke": 12, "full": 40}
+# Measured log lambda_min / (23) (16 trials, tuning seeds 1300-1315): N = 128: Gaussian -2.59 (sd 0.20), Rademacher
+# -2.36 (sd 0.05), uniform -2.44 (sd 0.13); N = 64: -2.89 (0.31), -2.52 (0.08), -2.78 (0.35). The Rademacher constant
+# is larger by 0.37 (N = 64) and 0.23 (N = 128), the gap shrinking with N, with a far lighter lower tail: at these N
+# the constants agree within a factor e^0.6 = 1.8 (what 12 trials decide at N = 128), not within 10%.
+T41_TOL = 0.6
+T41_BAND = (1e-3, 1.0)
+T51_N = 32
+T51_TRIALS = {"smoke": 12, "full": 40}
+# Measured log sigma_min(F_1)^2 / S_1 (16 trials): Gaussian -2.344 (sd 0.064), Rademacher -2.336 (0.071), uniform
+# -2.331 (0.077); (26) k = 2: -1.393 (0.060), -1.428 (0.076), -1.363 (0.109); Lemma 4.3 k = 1: -1.344 (0.158),
+# -1.414 (0.090), -1.414 (0.150). Tolerance: a factor e^0.3 = 1.35 on the constant: 24 trials give a half-width
+# ~0.13-0.2 (Lemma 4.3's log ratio has sd 0.16); smoke calibration on tuning seeds 1000-1019 needed 0.254 for
+# Lemma 4.3 (uniform) at 95%. The wrong-variance control (a factor 3 or 9) exceeds it many times.
+MOMENT_TOL = 0.3
+MOMENT_TRIALS = {"smoke": 24, "full": 60}
+MOMENT_WIDTHS = (64, 128, 128, 128, 1)
+MOMENT_N = 64
+BAND = (1e-3, 1.0)  # every ratio here is a fraction 2^-k .. of its scale; a stray factor of a width leaves the band
+
+
+def scale_23(widths, betas):
+    betas2 = np.asarray(betas, dtype=float) ** 2
+    return widths[0] * np.prod(widths[1:-1], dtype=float) * np.prod(betas2) / betas2.min()
+
+
+def _net(claim, widths, distribution, *keys):
+    """A He-initialized net; "uniform-wrong" is uniform on [-beta, beta] (variance beta^2 / 3): the control."""
+    if distribution != "uniform-wrong":
+        return nc.ReLUNet(widths, init="he", weight_distribution=distribution, seed=claim.seed_for("net", *keys))
+    net = nc.ReLUNet(widths, init="he", weight_distribution="uniform", seed=claim.seed_for("net", *keys))
+    wrong = nc.ReLUNet.from_weights([w.numpy() / math.sqrt(3.0) for w in net.weights])
+    wrong.betas = net.betas  # the nominal betas, for the printed scales
+    return wrong
+
+
+_T41_CACHE = {}  # (test seed, distribution, trial) -> ratio: the control reuses the uniform nets
+
+
+def _thm41_ratio(claim, distribution, t):
+    key = (claim.seed, "uniform" if distribution == "uniform-wrong" else distribution, t)
+    if key not in _T41_CACHE:
+        _T41_CACHE[key] = _thm41_fresh(claim, key[1], t)
+    ratio = _T41_CACHE[key]
+    return ratio / 3.0 ** 2 if distribution == "uniform-wrong" else ratio  # L - 1 = 2 for (N, 8N, N/2, 1)
+
+
+def _thm41_fresh(claim, distribution, t):
+    """lambda_min(Kbar) / (23). For the control, positive homogeneity gives it without a new net: every weight
+    divided by sqrt 3 divides Kbar by exactly 3^(L-1) (each column of J is a product of L - 1 weights)."""
+    widths = (T41_N, 8 * T41_N, T41_N // 2, 1)
+    X = nc.sample_data("gaussian", n=T41_N, d=T41_N, seed=claim.seed_for("data", "t41", t))
+    net = _net(claim, widths, distribution, "t41", t)
+    return nc.lambda_min(nc.empirical_ntk(net, X)) / scale_23(widths, net.betas)
+
+
+def _thm51_ratio(claim, distribution, t):
+    widths = (2 * T51_N, int(T51_N * math.log(T51_N) * math.log(T51_N / 0.1)), 1)
+    X = nc.sample_data("gaussian", n=T51_N, d=widths[0], seed=claim.seed_for("data", "t51", t))
+    net = _net(claim, widths, distribution, "t51", t)
+    return nc.sigma_min(net.features(X)[1]) ** 2 / feature_scale(widths, net.betas, 1)
+
+
+def _moment_ratios(claim, distribution, t):
+    """((26) at k = 2: mean_i ||f_2(x_i)||^2 / S_2, Lemma 4.3 at k = 1: mean_i ||B_2 row i||^2 / its scale)."""
+    X = nc.sample_data("gaussian", n=MOMENT_N, d=MOMENT_WIDTHS[0], seed=claim.seed_for("data", "moments", t))
+    net = _net(claim, MOMENT_WIDTHS, distribution, "moments", t)
+    features, vectors = net.features(X), net.backprop_vectors(X)
+    w, b = MOMENT_WIDTHS, net.betas
+    lemma43_scale = b[-1] ** 2 * w[2] * w[3] * b[2] ** 2  # beta_L^2 n_{k+1} prod_{l=k+2}^{L-1} n_l beta_l^2, k = 1
+    return (np.mean(np.sum(features[2] ** 2, axis=1)) / feature_scale(w, b, 2),
+            np.mean(np.sum(vectors[1] ** 2, axis=1)) / lemma43_scale)
+
+
+def _compare(claim, label, sample, trials, tol, band, reason):
+    gaussian = [sample(claim, "gaussian", t) for t in range(trials)]
+    for other in OTHERS:
+        values = [sample(claim, other, t) for t in range(trials)]
+        claim.record(two_sample(gaussian, values, labels=("gaussian", other), band=band, tol=tol, name=label,
+                                reason=reason))
+    wrong = [sample(claim, "uniform-wrong", t) for t in range(trials)]
+    negative = two_sample(gaussian, wrong, labels=("gaussian", "uniform of variance beta^2/3"), band=(1e-9, 1e9),
+                          tol=tol, name="control", reason=reason)
+    assert negative.verdict.value == "FAIL", f"negative control (wrong variance) did not fail: {negative.message}"
+
+
+def test_theorem4_1_constant_is_universal(claim):
+    """lambda_min(Kbar) / (23): Rademacher and uniform against Gaussian, within a factor e^T41_TOL."""
+    _compare(claim, f"Thm 4.1 (N, 8N, N/2, 1) He, N={T41_N}: lambda_min / (23)", _thm41_ratio,
+             claim.pick(T41_TRIALS), T41_TOL, T41_BAND,
+             "measured gap 0.23-0.37 in log at N = 64-128 (tuning seeds 1300-1315), see T41_TOL")
+
+
+def test_theorem5_1_constant_is_universal(claim):
+    """sigma_min(F_1)^2 / (d n_1 beta_1^2): Rademacher and uniform against Gaussian."""
+    _compare(claim, f"Thm 5.1 k=1, N={T51_N}: sigma_min(F_1)^2 / S_1", _thm51_ratio, claim.pick(T51_TRIALS),
+             MOMENT_TOL, BAND, "a factor 1.35 (tuning seeds 1000-1019)")
+
+
+@pytest.mark.parametrize("which", ["(26) k=2: mean ||f_2||^2 / S_2", "Lemma 4.3 k=1: mean ||B_2 row||^2 / scale"])
+def test_feature_and_backprop_means_are_universal(claim, which):
+    """(26) and Lemma 4.3 means: exactly universal for symmetric weights (module docstring), checked as above."""
+    index = 0 if which.startswith("(26)") else 1
+    _compare(claim, which, lambda c, dist, t: _moment_ratios(c, dist, t)[index], claim.pick(MOMENT_TRIALS),
+             MOMENT_TOL, BAND, "a factor 1.35; the means are exactly universal for symmetric weights")

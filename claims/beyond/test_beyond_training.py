@@ -1,0 +1,154 @@
+"""Beyond the paper: the NTK during training (Section 8: "to get optimization guarantees, one often has to track the
+movement of the NTK-related quantities during the course of training, which is not done in this paper. Providing
+rigorous convergence guarantees for deep ReLU networks with an arbitrary single wide layer of linear width is an
+exciting open problem"; Section 1 below (5): if lambda_min(Kbar) stays bounded away from zero along training,
+(5) drives the loss to zero).
+
+Measured with ntkcheck.gradient_descent: full-batch GD on Phi = 1/2 ||F_L - Y||^2 (eq. (5)), float64, from He init,
+lr = LR_FRACTION / lambda_max(Kbar_0), until Phi_t <= 1e-6 Phi_0 ("the loss falls by 1e-6"). Regime: N = 8 Gaussian
+points in d = 32, standard normal labels, L = 4, one wide layer of width n (first, middle or last hidden; the
+others 16 = 2N), and the control without a wide layer (32, 16, 16, 16, 1).
+
+Conjectures and what is measured:
+  * (5) along training: lambda_min(Kbar_t) / lambda_min(Kbar_0) stays bounded below (band: above LAMBDA_FLOOR at
+    every recorded step). Consistent with the wide layer last (minima 0.096-1 over 80 smoke runs, tuning seeds
+    1000-1019, and -> 1 as the layer widens: 0.74-1 at n = 2048). Not so with the wide layer first: at n = 2048
+    (full profile, base seed 0) one run of 8 drove lambda_min(Kbar_t) to 0 (rounding, -2e-16) and GD stalled (not
+    converged after 20,000 steps), two more dipped to 0.015 and 0.023, and at n = 128 minima of 0 occur too; the
+    no-wide control also reaches 0, and the wide middle dipped to 0.003 once in 80. For these three the band is
+    checked "with probability >= COVERAGE_UNSAFE" (a collapse in a minority of runs is what was measured).
+  * Linear convergence at the rate of the NTK: in the linearized dynamics r_{t+1} = (I - lr Kbar) r_t the slowest
+    mode decays like (1 - lr lambda_min)^t, so log Phi_t falls at rate -2 log(1 - lr lambda_min(Kbar_T)) late in
+    training; band on measured / predicted rate.
+  * Lazy training: the relative NTK change ||Kbar_T - Kbar_0||_op / ||Kbar_0||_op decays with the width n of the
+    wide layer (the NTK-regime heuristic: the Jacobian moves by O(n^-1/2) while the output moves O(1)). Measured
+    exponent over n = 128..2048 on tuning seeds 1000-1005 (6 runs per width): wide last hidden layer -0.66, checked
+    at -0.66 +- 0.3 (the heuristic -1/2 inside, no decay outside); wide first and middle ~0 (no decay: the 16-wide
+    layer after the wide one sees its pre-activations move by O(1) under lr ~ 1/lambda_max ~ 1/n in this
+    standard parameterization), checked at 0 +- 0.35 for the wide layer first. Full profile, base seed 0: wide last
+    -0.724 [-0.952, -0.497], wide first +0.099 [-0.128, 0.325].
+    The exponent needs widths up to 2048 and ~2000 steps a net: full profile only (the smoke budget of the
+    beyond modules is a few seconds).
+"""
+import functools
+
+import numpy as np
+import pytest
+
+import ntkcheck as nc
+from ntkcheck import checks, seeding
+
+pytestmark = pytest.mark.claim("Beyond: training (Sec. 8)")
+
+N, D, NARROW = 8, 32, 16
+POSITIONS = {"wide first": 0, "wide middle": 1, "wide last": 2}
+CONTROL = "no wide layer"
+WIDTHS = {"smoke": (128,), "full": (128, 512, 2048)}
+# 4 at smoke: fewer could not reject "P(in band) >= 3/4" even with every run outside (0/3 has a 99% upper end 0.83)
+TRIALS = {"smoke": 4, "full": 8}
+LR_FRACTION = 0.5  # lr = 0.5 / lambda_max(Kbar_0): stable (< 2 / lambda_max) with room for the NTK to grow
+STOP_RATIO = 1e-6
+MAX_STEPS = 20_000
+RECORD_EVERY = 25
+# Measured min_t lambda_min(Kbar_t) / lambda_min(Kbar_0) (6 tuning seeds 1000-1005): wide first 0.073 (n = 128),
+# 0.092 (512), 0.015 (2048); middle 0.43, 0.65, 0.25; last 0.26, 0.69, 0.75; control 0.19. The floor catches a
+# collapse of lambda_min (a drop by more than 200x), not a moderate dip, which every position shows.
+LAMBDA_FLOOR = 0.005
+# Wide first and the control collapse in a minority of runs (module docstring), the wide middle rarely (one run of
+# 80 at smoke over tuning seeds 1000-1019 dipped to 0.003): checked as P(no collapse) >= 3/4.
+UNSAFE = ("wide first", "wide middle", CONTROL)
+COVERAGE_UNSAFE = 0.75
+# Measured late-time rate / predicted rate: 0.44-1.6 over all positions and widths (the last half of the recorded
+# steps, where the slowest mode dominates but not exclusively): a factor 3 either way.
+RATE_BAND = (1 / 3, 3.0)
+LAZY_EXPONENT = -0.66  # measured, tuning seeds 1000-1005 (module docstring)
+LAZY_TOL = 0.3  # contains the heuristic -1/2; separates from 0 (no decay) at 8 trials per width (log sd ~0.4)
+NO_DECAY_TOL = 0.35  # [-0.35, 0.35] and the lazy band [-0.96, -0.36] are disjoint: the two checks tell the cases apart
+
+
+@functools.lru_cache(maxsize=None)
+def _run(base_seed: int, position: str, width: int, trial: int) -> dict:
+    """One GD run: the trajectory's numbers. Seeds derive from the base seed and (position, width, trial) only, so
+    the tests of this module share their runs (a run is the same whichever test asks first)."""
+    seed = seeding.derive_seed(base_seed, "claims/beyond/test_beyond_training.py", width, trial)
+    widths = [D, NARROW, NARROW, NARROW, 1]
+    if position != CONTROL:
+        widths[1 + POSITIONS[position]] = width
+    X = nc.sample_data("gaussian", n=N, d=D, seed=seeding.derive_seed(seed, "data"))
+    y = np.random.default_rng(seeding.derive_seed(seed, "labels")).standard_normal(N)
+    net = nc.ReLUNet(tuple(widths), init="he", seed=seeding.derive_seed(seed, "net", position))
+    lr = LR_FRACTION / np.linalg.eigvalsh(nc.empirical_ntk(net, X))[-1]
+    traj = nc.gradient_descent(net, X, y, steps=MAX_STEPS, lr=lr, record_every=RECORD_EVERY, stop_ratio=STOP_RATIO)
+    final = nc.empirical_ntk(traj.net, X)
+    late = slice(len(traj.step) // 2, None)
+    rate = -np.polyfit(traj.step[late], np.log(traj.loss[late]), 1)[0]
+    eigenvalues = np.linalg.eigvalsh(final)
+    predicted = -2.0 * np.log1p(-lr * eigenvalues[0]) if eigenvalues[0] > 0 else 0.0  # a singular Kbar_T: rate 0
+    return {"lambda_ratio": float(traj.lambda_min.min() / traj.lambda_min[0]),
+            "ntk_change": float(np.linalg.norm(final - traj.ntk0, 2) / np.linalg.norm(traj.ntk0, 2)),
+            "rate_ratio": float(rate / predicted) if predicted > 0 else float("inf"),
+            "wrong_rate_ratio": float(rate / (2.0 * lr * eigenvalues[-1])),  # the rate of the fastest mode
+            "steps": int(traj.step[-1]), "converged": bool(traj.loss[-1] <= STOP_RATIO * traj.loss[0])}
+
+
+def _grid(claim, position, key):
+    widths = claim.pick(WIDTHS) if position != CONTROL else claim.pick(WIDTHS)[:1]
+    values = np.array([[_run(claim.base_seed, position, n, t)[key] for t in range(claim.pick(TRIALS))]
+                       for n in widths])
+    return widths, values
+
+
+@pytest.mark.parametrize("position", list(POSITIONS) + [CONTROL])
+def test_lambda_min_stays_bounded_below_along_gd(claim, position):
+    """min_t lambda_min(Kbar_t) / lambda_min(Kbar_0) in [LAMBDA_FLOOR, 1] (band; drift in n not fitted: the
+    conjecture is a floor); the same band FAILs on the ratios divided by 1000 (negative control)."""
+    widths, ratios = _grid(claim, position, "lambda_ratio")
+    steps = max(_run(claim.base_seed, position, n, t)["steps"] for n in widths for t in range(claim.pick(TRIALS)))
+    stalled = sum(not _run(claim.base_seed, position, n, t)["converged"] for n in widths
+                  for t in range(claim.pick(TRIALS)))
+    reason = "a floor against a collapse (a drop beyond 200x); measured minima 0.015-0.75 on tuning seeds"
+    coverage = COVERAGE_UNSAFE if position in UNSAFE else 1.0
+    flat = ratios.reshape(1, -1)
+    claim.record(checks.band({"n": [float(widths[0])]}, flat, band=(LAMBDA_FLOOR, 1.0), drift_tol=0.0,
+                             coverage=coverage,
+                             name=f"GD, {position} (n in {widths}): min_t lambda_min(Kbar_t) / lambda_min(Kbar_0) "
+                                  f"(up to {steps} steps to loss / 1e6; {stalled} of {flat.size} runs stalled)",
+                             reason=reason))
+    negative = checks.band({"n": [float(widths[0])]}, flat / 1000, band=(LAMBDA_FLOOR, 1.0), drift_tol=0.0,
+                           coverage=coverage, name="control", reason=reason)
+    assert not negative.passed, negative.message
+
+
+@pytest.mark.parametrize("position", list(POSITIONS) + [CONTROL])
+def test_loss_decays_at_the_rate_of_lambda_min(claim, position):
+    """late-time rate of log Phi_t / (-2 log(1 - lr lambda_min(Kbar_T))) in RATE_BAND (band); the rate predicted
+    from lambda_max(Kbar_T) instead (2 lr lambda_max, the fastest mode) is rejected (negative control)."""
+    widths, ratios = _grid(claim, position, "rate_ratio")
+    _, wrong = _grid(claim, position, "wrong_rate_ratio")
+    reason = "linearized GD; the last half of the records still mixes in faster modes (measured 0.44-1.6)"
+    coverage = COVERAGE_UNSAFE if position in UNSAFE else 1.0  # a stalled run has lambda_min(Kbar_T) = 0
+    claim.record(checks.band({"n": [float(widths[0])]}, ratios.reshape(1, -1), band=RATE_BAND, drift_tol=0.0,
+                             coverage=coverage,
+                             name=f"GD, {position} (n in {widths}): loss rate / (-2 log(1 - lr lambda_min(Kbar_T)))",
+                             reason=reason))
+    negative = checks.band({"n": [float(widths[0])]}, wrong.reshape(1, -1), band=RATE_BAND, drift_tol=0.0,
+                           coverage=coverage, name="control", reason=reason)
+    assert not negative.passed, negative.message
+
+
+def test_lazy_training_exponent(claim):
+    """||Kbar_T - Kbar_0||_op / ||Kbar_0||_op ~ n^LAZY_EXPONENT with the wide layer last (scaling, consistent) and
+    ~ n^0 with it first (scaling at 0: the lazy conjecture fails there); the wide-first data against LAZY_EXPONENT
+    FAIL (negative control). Full profile only (module docstring)."""
+    if len(claim.pick(WIDTHS)) < 2:
+        pytest.skip("the lazy-training exponent needs the full profile's widths 128..2048 (module docstring)")
+    widths, last = _grid(claim, "wide last", "ntk_change")
+    _, first = _grid(claim, "wide first", "ntk_change")
+    reason = "measured on tuning seeds 1000-1005; LAZY_TOL holds -1/2 and separates from 0 (no decay)"
+    claim.record(checks.scaling(widths, last, expected=LAZY_EXPONENT, tol=LAZY_TOL,
+                                name=f"GD, wide last hidden layer: relative NTK change ~ n^{LAZY_EXPONENT}",
+                                reason=reason))
+    claim.record(checks.scaling(widths, first, expected=0.0, tol=NO_DECAY_TOL,
+                                name="GD, wide first layer: relative NTK change does not decay (n^0)", reason=reason))
+    negative = checks.scaling(widths, first, expected=LAZY_EXPONENT, tol=LAZY_TOL, name="control", reason=reason)
+    assert negative.verdict.value == "FAIL", negative.message
