@@ -3,15 +3,17 @@ missing, instead of an ImportError per test module), and the hypothesis budgets 
 itself is loaded through its ``pytest11`` entry point).
 
 Profiles, chosen by the HYPOTHESIS_PROFILE environment variable (default "dev", or "ci" when CI is set):
-  dev      a quick local budget with random examples;
-  ci       derandomized (a run is a function of the code), so CI never fails by luck of the draw;
-  nightly  many examples, to hunt for rare counterexamples.
+dev, ci (derandomized), nightly; defined in ntkcheck/_hypothesis.py, which claims/conftest.py loads too.
 """
 import importlib.util
-import os
 import sys
 
 import pytest
+
+try:
+    from ntkcheck._hypothesis import load_profiles
+except ImportError:  # reported by pytest_configure below
+    load_profiles = None
 
 # What `pip install -e ".[test]"` brings (import names). Without it, collection would stop with one
 # ModuleNotFoundError per test module and the claims would lack the ntkcheck plugin's `claim` fixture.
@@ -27,16 +29,5 @@ def pytest_configure(config):
                                 f'Run `pip install -e ".[test]"` in the repository root first (see README.md).')
 
 
-if importlib.util.find_spec("hypothesis") is None:  # reported by pytest_configure above
-    settings = None
-else:
-    from hypothesis import settings
-
-# deadline=None everywhere: the first call of a torch routine pays a one-off warm-up far above
-# hypothesis' 200 ms default, which would be reported as a flaky DeadlineExceeded.
-if settings is not None:
-    settings.register_profile("dev", max_examples=30, deadline=None)
-    settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, database=None,
-                              print_blob=True)
-    settings.register_profile("nightly", max_examples=2000, deadline=None)
-    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+if load_profiles is not None:
+    load_profiles()  # the hypothesis budgets (dev / ci / nightly): ntkcheck/_hypothesis.py

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from _sec5_features import expected_gram
+from ._sec5_features import expected_gram
 
 import ntkcheck as nc
 from ntkcheck import checks

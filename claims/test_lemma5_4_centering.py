@@ -18,7 +18,7 @@ Regime: Gaussian data d = 32, N in {32, 64}; k = 1 (He, n_1 = 256) and k = 2 (He
 """
 import numpy as np
 import pytest
-from _sec5_features import feature_mean, feature_scale
+from ._sec5_features import feature_mean, feature_scale
 
 import ntkcheck as nc
 from ntkcheck import checks

@@ -21,7 +21,7 @@ sufficient, not needed here); with d = n_1 = 12, N = 128 (rank <= 78 < N) it is 
 """
 import numpy as np
 import pytest
-from _sec5_features import feature_mean, feature_scale
+from ._sec5_features import feature_mean, feature_scale
 
 import ntkcheck as nc
 from ntkcheck import checks

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 import pytest
-from _sec5_features import feature_scale
+from ._sec5_features import feature_scale
 
 import ntkcheck as nc
 from ntkcheck import checks

@@ -35,6 +35,7 @@ from ntkcheck import profiles, stats
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.plugin import split_copy_id
 from ntkcheck.records import jsonable
+from ntkcheck.results import load_results
 
 # The suite's own targets (issue 9): a true claim passes under >= 99% of seeds at the full budget, and
 # >= 95% at smoke, whose small budgets leave wider intervals and so more INCONCLUSIVE verdicts.
@@ -277,7 +278,7 @@ def _run_claims(args, workers: str) -> tuple[dict, float]:
         if returncode not in _PYTEST_EXIT_OK or not claims_json.exists():
             raise InvalidArgument(f"pytest exited with status {returncode} and no complete claims JSON: "
                                   f"{' '.join(command)}")
-        return json.loads(claims_json.read_text()), wall
+        return load_results(claims_json), wall
 
 
 def _worker_environment(workers: str) -> dict:
@@ -292,10 +293,7 @@ def _worker_environment(workers: str) -> dict:
 
 
 def _stored(path) -> tuple[dict, None]:
-    try:
-        return json.loads(Path(path).read_text()), None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidArgument(f"cannot read the claims JSON {path!r}: {exc}") from None
+    return load_results(path), None  # the one JSON reader: one line (exit 2) for a malformed file
 
 
 def run(args) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -41,8 +42,9 @@ def _verify_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="base seed of every claim check (default 0)")
     parser.add_argument("--out", type=Path, default=Path("ntkcheck-report"), metavar="DIR",
                         help="folder for claims.json and the report (default ./ntkcheck-report)")
-    parser.add_argument("--claims", type=Path, default=Path("claims"), metavar="DIR",
-                        help="the claims folder to run (default ./claims: run from the repository root)")
+    parser.add_argument("--claims", type=Path, default=None, metavar="DIR",
+                        help="the claims folder to run (default ./claims when there is one, as in the repository "
+                             "root, else the claims installed with the package, ntkcheck_claims)")
     parser.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS",
                         help="extra pytest arguments after '--', e.g. '-- -n 2 -x'")
 
@@ -51,9 +53,11 @@ def _verify(args) -> int:
     """Run ``pytest CLAIMS --claims-profile P --claims-seed S --claims-json OUT/claims.json``, then build
     the report from the JSON. Returns pytest's exit status (the suite's verdict)."""
     seed = as_seed(args.seed, "--seed")
-    if not args.claims.is_dir():
-        raise UsageError(f"{PROG} verify: error: claims folder {str(args.claims)!r} not found (run from the "
-                         "repository root or pass --claims DIR)")
+    missing = [name for name in VERIFY_NEEDS if importlib.util.find_spec(name) is None]
+    if missing:  # before any work: the report at the end needs matplotlib, the claims pytest and hypothesis
+        raise UsageError(f"{PROG} verify: error: needs {', '.join(missing)} (not installed in {sys.executable}): "
+                         "pip install 'ntkcheck[claims]'")
+    args.claims = _claims_folder(args.claims)
     results = args.out / "claims.json"
     results.unlink(missing_ok=True)  # a stale file must not pass for this run's results
     command = [sys.executable, "-m", "pytest", str(args.claims), "--claims-profile", args.profile,
@@ -69,6 +73,26 @@ def _verify(args) -> int:
     files = report.build_report(report.load_results(results), args.out)
     print(f"claims: {results}; report: {files.html} (and {files.markdown.name}); pytest exit status {status}")
     return status
+
+
+VERIFY_NEEDS = ("pytest", "hypothesis", "matplotlib")  # the extra [claims]
+
+
+def _claims_folder(chosen: Path | None) -> Path:
+    """--claims, or ./claims, or the installed claims package (ntkcheck_claims)."""
+    from ntkcheck import shipped
+
+    if chosen is not None:
+        if not chosen.is_dir():
+            raise UsageError(f"{PROG} verify: error: claims folder {str(chosen)!r} not found")
+        return chosen
+    installed = shipped.claims_folder()
+    if Path("claims").is_dir() or installed is None:
+        if not Path("claims").is_dir():
+            raise UsageError(f"{PROG} verify: error: no ./claims folder and no installed {shipped.CLAIMS_PACKAGE} "
+                             "package (pass --claims DIR, or install the ntkcheck wheel)")
+        return Path("claims")
+    return installed
 
 
 # name -> (module holding add_arguments/run, or None for verify above; one-line help)

@@ -17,13 +17,11 @@ otherwise, 2 on unreadable input. The verdict half of the package: no engine imp
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import sys
-from pathlib import Path
 
 from ntkcheck._validate import InvalidArgument
-from ntkcheck.records import SCHEMA_VERSION
+from ntkcheck.results import load_results
 
 # Half the tolerance: a run at the same seed repeats its numbers up to rounding, so a shift this large
 # comes from the code or the libraries, and it has used up half the margin a passing check had.
@@ -52,21 +50,8 @@ class Change:
 
 
 def load_run(path) -> dict:
-    """The claims document at ``path``, with its schema version and records checked."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except OSError as exc:
-        raise InvalidArgument(f"cannot read claims JSON {str(path)!r}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"{str(path)!r} is not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
-        found = document.get("schema_version") if isinstance(document, dict) else type(document).__name__
-        raise InvalidArgument(f"{str(path)!r} is not a claims JSON of schema_version {SCHEMA_VERSION} "
-                              f"(written by pytest --claims-json), found {found!r}")
-    if not isinstance(document.get("records"), list) or not isinstance(document.get("tests"), dict):
-        raise InvalidArgument(f"{str(path)!r} has no 'records' list and 'tests' dict")
-    return document
+    """The claims document at ``path``, validated by :func:`ntkcheck.results.load_results`."""
+    return load_results(path)
 
 
 def keyed_records(document) -> dict:
@@ -196,8 +181,14 @@ def format_report(changes: list[Change], baseline: dict, current: dict, paths=("
 def add_arguments(parser) -> None:
     """The arguments of ``ntkcheck compare`` (registered by ntkcheck.cli)."""
     parser.description = __doc__.split("\n\n")[0]
-    parser.add_argument("baseline", help="claims JSON of the last good run (e.g. baselines/claims-full.json)")
-    parser.add_argument("current", help="claims JSON of the run to check (pytest claims/ --claims-json PATH)")
+    parser.add_argument("baseline", metavar="BASELINE.json",
+                        help="claims JSON of the last good run (e.g. baselines/claims-full.json); left out with "
+                             "--baseline NAME")
+    parser.add_argument("current", nargs="?", metavar="CURRENT.json",
+                        help="claims JSON of the run to check (pytest claims/ --claims-json PATH)")
+    parser.add_argument("--baseline", dest="baseline_name", default=None, metavar="NAME",
+                        help="compare with the baseline shipped with the package (e.g. 'full': the claims under "
+                             "the full profile, base seed 0); then give only CURRENT.json")
     parser.add_argument("--shift-fraction", type=float, default=SHIFT_FRACTION, metavar="F",
                         help=f"report a fitted exponent or ratio that moved by more than F times its "
                              f"check's tolerance (default {SHIFT_FRACTION})")
@@ -210,6 +201,14 @@ def run(args) -> int:
     try:
         if not (isinstance(args.shift_fraction, (int, float)) and args.shift_fraction >= 0):
             raise InvalidArgument(f"--shift-fraction must be a number >= 0, got {args.shift_fraction!r}")
+        if getattr(args, "baseline_name", None) is not None:  # `compare --baseline full CURRENT.json`
+            if args.current is not None:
+                raise InvalidArgument("with --baseline NAME give one claims JSON (the current run), got two")
+            from ntkcheck import shipped
+
+            args.baseline, args.current = str(shipped.baseline_path(args.baseline_name)), args.baseline
+        elif args.current is None:
+            raise InvalidArgument("give BASELINE.json and CURRENT.json, or --baseline NAME and CURRENT.json")
         baseline, current = load_run(args.baseline), load_run(args.current)
     except InvalidArgument as exc:
         print(f"ntkcheck compare: error: {exc}", file=sys.stderr)

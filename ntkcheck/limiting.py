@@ -23,7 +23,7 @@ NTK_METHODS = KERNEL_METHODS + ("unrolled",)
 
 # Side of the square tiles of the arc-cosine step: its ~5 temporaries of 256^2 float64 (2.5 MiB)
 # stay near the 2 MiB per-core L2 cache of the reference machine (benchmarks/test_bench_limiting.py).
-_TILE = 256
+_TILE = 192
 
 # A Monte Carlo batch holds at most this many float64 entries (32 MiB) of the (batch, N)
 # sample matrix, so memory stays bounded whatever ``samples`` is.
@@ -67,25 +67,25 @@ def arccos_step(G) -> tuple[np.ndarray, np.ndarray]:
     return _arccos_step(G)
 
 
-def _arccos_step(G: np.ndarray, kernel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``arccos_step`` without validation. With ``kernel`` = K^(l-1), also applies (12) in place,
-    K^(l) = K^(l-1) o Gdot^(l) + G^(l), in the same pass over the tiles.
+def _arccos_step(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``arccos_step`` without validation (``limiting_kernels``, which keeps every level; ``limiting_ntk`` runs
+    the lean ``_level_step`` instead).
 
     The elementwise stages are fused per square tile of side ``_TILE`` (the temporaries stay in
     cache), only the tiles on and above the diagonal are computed (the others are their
     transposes), and the tiles are shared among torch.get_num_threads() threads (numpy releases
     the GIL inside its loops)."""
     diagonal = np.diag(G).copy()
-    norms = np.sqrt(diagonal)
     zero = diagonal == 0
-    # Dividing zero rows by 1 instead of 0 gives c = 0 there, and the true scale 0 then zeroes G_next.
-    divisors = np.where(zero, 1.0, norms)
     g_next, g_dot = np.empty_like(G), np.empty_like(G)
 
     def fill(tile: tuple[slice, slice]) -> None:
         rows, cols = tile
-        scale = np.multiply.outer(norms[rows], norms[cols])  # sqrt(G_ii G_jj), symmetric to the last bit
-        cosine = G[rows, cols] / np.multiply.outer(divisors[rows], divisors[cols])
+        # sqrt(G_ii G_jj), symmetric to the last bit; as sqrt(a^2) = a in IEEE arithmetic, duplicated rows
+        # (G_ij = G_ii = G_jj) get c = 1 exactly (sqrt(G_ii) sqrt(G_jj) can be 1 ulp off and gave Gdot 1e-8 low).
+        scale = np.sqrt(np.multiply.outer(diagonal[rows], diagonal[cols]))
+        # Dividing zero rows by 1 instead of 0 gives c = 0 there, and the true scale 0 then zeroes G_next.
+        cosine = G[rows, cols] / np.where(scale == 0, 1.0, scale)
         np.clip(cosine, -1.0, 1.0, out=cosine)
         sine = 1.0 + cosine
         angle_gap = 1.0 - cosine
@@ -103,12 +103,7 @@ def _arccos_step(G: np.ndarray, kernel: np.ndarray | None = None) -> tuple[np.nd
             np.fill_diagonal(angle_gap, 1.0)
         angle_gap[zero[rows], :] = 0.0
         angle_gap[:, zero[cols]] = 0.0
-        outputs = (cosine, angle_gap)
-        if kernel is not None:
-            update = kernel[rows, cols] * angle_gap
-            update += cosine
-            outputs += (update,)
-        for target, block in zip((g_next, g_dot, kernel), outputs):
+        for target, block in zip((g_next, g_dot), (cosine, angle_gap)):
             target[rows, cols] = block
             target[cols, rows] = block.T
 
@@ -154,28 +149,116 @@ def limiting_kernels(X, depth, method: str = "closed_form", samples=None, seed=N
     return LimitingKernels(G, Gdot, _recursion_12(G, Gdot))
 
 
-def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None) -> np.ndarray:
+def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None, *, X2=None) -> np.ndarray:
     """The limiting NTK K^(L) of (9), shape (N, N), for data X of shape (N, d) and depth L >= 1.
 
-    ``method="closed_form"``: recursion (9)-(10), keeping only the current level in memory;
-    cost O(N^2 d) for X X^T plus L - 1 arc-cosine steps of O(N^2).
+    Normalization (eq. (4)): with all weights N(0, 1) (``ReLUNet(widths, init="standard")``), the empirical NTK
+    of ``ntkcheck.empirical_ntk`` converges to this matrix as min(n_1, ..., n_{L-1}) -> infinity,
+    (prod_{l=1}^{L-1} 2 / n_l) Kbar^(L) -> K^(L) in probability; the same X, no other factor (depth 1: both are
+    X X^T). Each level adds one G^(l), so K^(L)_ii = L ||x_i||^2.
+
+    ``X2`` (M, d), optional: the cross-kernel K^(L)(X, X2), shape (N, M), entry (i, j) the kernel of x_i and
+    x2_j (closed form only). ``limiting_ntk(X, X2=X2)`` is the (N, M) block of ``limiting_ntk(vstack(X, X2))``
+    up to rounding (same formulas; X X2^T and the norms are other summations). Exception: an X2 row equal to an
+    X row has cosine 1 only up to rounding, and Gdot = 1 - theta / pi has slope ~1 / sqrt(1 - c) there, so that
+    entry carries a relative error ~sqrt(eps) ~ 1e-8 (the square case sets its diagonal exactly instead). An
+    ``X2`` equal to ``X`` (same shape and entries) is computed as the square case.
+
+    ``method="closed_form"``: recursion (9)-(10) with (12), in place in the output: the Gram matrix X X^T (or
+    X X2^T) is computed into the output array, and then each square tile (of side ``_TILE``) runs all L - 1
+    levels while it stays in cache (``_level_step``); the entries of a tile depend only on that tile and on the
+    squared norms ||x_i||^2, which every level keeps (G^(l)_ii = G^(l-1)_ii). Memory: the output plus a few
+    tiles per thread (no other (N, N) array); cost O(N^2 d) for the Gram matrix plus (L - 1) N^2 / 2
+    elementwise steps (half: the tiles below the diagonal are mirrored), on torch.get_num_threads() threads.
+    The diagonal is exact: K^(L)_ii is G^(1)_ii added L times (Gdot_ii = 1 exactly), and the result is
+    symmetric to the last bit.
     ``method="monte_carlo"``: Lemma 3.1 (11)-(12) by sampling, see ``limiting_kernels`` (needs
     ``samples`` and ``seed``; each level samples through the exact G^(l-1)).
     ``method="unrolled"``: the closed-form G^(l), Gdot^(l) combined by (13),
     K^(L) = G^(L) + sum_{l=1}^{L-1} G^(l) o Gdot^(l+1) o ... o Gdot^(L), an independent check of
-    the recursion (12); cost O(L^2 N^2).
+    the recursion (12); cost O(L^2 N^2), memory 2L (N, N) arrays.
     """
     X, depth, method, samples, seed = _check_arguments(X, depth, method, NTK_METHODS, samples, seed)
+    if X2 is not None:
+        X2 = as_matrix(X2, "X2", columns=X.shape[1])
+        if method != "closed_form":
+            raise InvalidArgument(f"X2 (a cross-kernel) is only computed by method='closed_form', got "
+                                  f"method={method!r}")
+        if X2.shape == X.shape and np.array_equal(X2, X):
+            X2 = None
     if method == "monte_carlo":
         return limiting_kernels(X, depth, method, samples, seed).K[-1]
     if method == "unrolled":
         levels = list(_closed_form_levels(X, depth))
         return _unrolled_13([g for g, _ in levels], [g_dot for _, g_dot in levels])
-    g = X @ X.T  # G^(1) = K^(1)
-    kernel = g.copy()
-    for _ in range(depth - 1):
-        g = _arccos_step(g, kernel)[0]  # (10), and (12) applied to kernel in the same pass; Gdot is dropped
+    return _lean_limiting_ntk(X, X2, depth)
+
+
+def _lean_limiting_ntk(X: np.ndarray, X2: np.ndarray | None, depth: int) -> np.ndarray:
+    """K^(L) (or the cross-kernel with X2) in place in the Gram matrix, one tile at a time (see limiting_ntk)."""
+    square = X2 is None
+    kernel = X @ X.T if square else X @ X2.T  # G^(1) = K^(1); numpy's X @ X.T is a syrk, symmetric to the bit
+    if depth == 1:
+        return kernel
+    rows_norm2 = np.diag(kernel).copy() if square else np.einsum("ij,ij->i", X, X)
+    cols_norm2 = rows_norm2 if square else np.einsum("ij,ij->i", X2, X2)
+    n, m = kernel.shape
+    tiles = [(slice(i, i + _TILE), slice(j, j + _TILE)) for i in range(0, n, _TILE) for j in range(0, m, _TILE)
+             if not square or j >= i]
+
+    def fill(tile: tuple[slice, slice]) -> None:
+        rows, cols = tile
+        block = kernel[rows, cols]  # a view: the tile is updated in place
+        diagonal = square and rows == cols
+        scale = np.sqrt(np.multiply.outer(rows_norm2[rows], cols_norm2[cols]))  # sqrt(G_ii G_jj)
+        # c = G_ij / sqrt(G_ii G_jj): sqrt(a^2) = a in IEEE arithmetic, so duplicated rows get c = 1 exactly;
+        # a zero row (scale 0) gets c = 0, and its zero scale then keeps its K entries 0 at every level.
+        cosine = np.divide(block, scale, out=np.zeros_like(scale), where=scale > 0)
+        work = (np.empty_like(scale), np.empty_like(scale))
+        for _ in range(depth - 1):
+            _level_step(cosine, block, scale, work)
+            if diagonal:
+                np.fill_diagonal(cosine, 1.0)  # c_ii = 1 exactly (the step gives 1 up to rounding)
+        if diagonal:  # K^(L)_ii = G_ii added L times: Gdot_ii = 1 and G^(l)_ii = G^(1)_ii exactly
+            exact = rows_norm2[rows].copy()
+            for _ in range(depth - 1):
+                exact += rows_norm2[rows]
+            np.fill_diagonal(block, exact)
+        elif square:
+            kernel[cols, rows] = block.T
+
+    with ThreadPoolExecutor(max_workers=max(1, min(torch.get_num_threads(), len(tiles)))) as pool:
+        list(pool.map(fill, tiles))
     return kernel
+
+
+def _level_step(cosine: np.ndarray, kernel: np.ndarray, scale: np.ndarray,
+                work: tuple[np.ndarray, np.ndarray]) -> None:
+    """One level l -> l + 1 of (10) and (12) on a tile, in place.
+
+    In: cosine = c^(l) = G^(l)_ij / sqrt(G_ii G_jj), kernel = K^(l); scale = sqrt(G_ii G_jj) (the same at every
+    level, as G^(l)_ii = G^(l-1)_ii); work = two scratch tiles. Out: cosine = c^(l+1), kernel = K^(l+1) with
+    theta = arccos(c^(l)):
+        Gdot^(l+1) = (pi - theta) / pi,                         (10), arc-cosine kernel of degree 0
+        G^(l+1) = scale * (sin theta + (pi - theta) c) / pi,    (10), degree 1; c^(l+1) = G^(l+1) / scale
+        K^(l+1) = K^(l) o Gdot^(l+1) + G^(l+1).                 (12)
+    sin theta = sqrt((1 - c)(1 + c)) keeps full relative precision near c = +-1, as does arccos itself;
+    c is clipped to [-1, 1] first (rounding can push it out). Cost ~12 elementwise passes over the tile."""
+    sine, gap = work
+    np.clip(cosine, -1.0, 1.0, out=cosine)
+    np.subtract(1.0, cosine, out=sine)
+    np.add(1.0, cosine, out=gap)
+    sine *= gap
+    np.sqrt(sine, out=sine)  # sin theta
+    np.arccos(cosine, out=gap)
+    np.subtract(math.pi, gap, out=gap)  # pi - theta
+    cosine *= gap
+    cosine += sine
+    cosine /= math.pi  # c^(l+1); division, so that c = 1 gives pi / pi = 1 exactly
+    gap /= math.pi  # Gdot^(l+1)
+    kernel *= gap
+    np.multiply(scale, cosine, out=sine)  # G^(l+1)
+    kernel += sine
 
 
 def _check_arguments(X, depth, method, methods, samples, seed):

@@ -93,6 +93,24 @@ def split_copy_id(nodeid: str) -> tuple[str, int | None]:
     return test, int(match["seed"])
 
 
+def claim_identity(path, nodeid: str) -> str:
+    """The rootdir-independent identity of a test, from which its seeds derive: the module's path relative
+    to its claims folder (the outermost package holding it, whose own name is dropped, so the repository's
+    ``claims/`` and the installed ``ntkcheck_claims/`` agree; or, outside any package, the module's own
+    folder), then the rest of the node id (class, name, parametrization). E.g.
+    ``test_eq8_hermite_coefficients.py::test_slow_decay[3]`` or ``beyond/test_x.py::test_y``. A node id is
+    relative to pytest's rootdir, which a user's own claims folder does not pin: the identity does not
+    depend on it, so a file gives the same numbers wherever it is run from."""
+    path = Path(path)
+    top = path.parent
+    while (top / "__init__.py").is_file():
+        top = top.parent
+    parts = path.relative_to(top).parts
+    module = "/".join(parts[1:] if len(parts) > 1 else parts)
+    _, sep, rest = nodeid.partition("::")
+    return f"{module}{sep}{rest}"
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "claim(ref): the paper reference a test checks, e.g. 'Theorem 3.2'")
     config.addinivalue_line("markers", "erratum(text): a printed formula that fails numerically (what the "
@@ -185,9 +203,10 @@ class Claim:
     def __init__(self, item, profile: str, base_seed: int):
         self._item = item
         self._nodeid = split_copy_id(item.nodeid)[0]  # a calibration copy draws what a plain run draws
+        self.identity = claim_identity(item.path, self._nodeid)  # the seeds' key: no rootdir in it
         self.profile = profile
         self.base_seed = base_seed
-        self.seed = seeding.derive_seed(base_seed, self._nodeid)
+        self.seed = seeding.derive_seed(base_seed, self.identity)
         self.rng = np.random.default_rng(self.seed)
         marker = item.get_closest_marker("claim")
         self.ref = marker.args[0] if marker is not None and marker.args else None
@@ -195,7 +214,7 @@ class Claim:
 
     def seed_for(self, *keys) -> int:
         """A seed for one sub-stream of this test (e.g. ``seed_for("trial", 3)``)."""
-        return seeding.derive_seed(self.base_seed, self._nodeid, *keys)
+        return seeding.derive_seed(self.base_seed, self.identity, *keys)
 
     def pick(self, mapping):
         """The value of ``mapping`` (keyed by profile name) for the active profile."""
@@ -218,7 +237,7 @@ class Claim:
         if not rec.passed:
             raised = ClaimFailure if rec.verdict is Verdict.FAIL else ClaimInconclusive
             raise raised(f"{rec.message}\nClaim: {self.ref or '-'}; profile {self.profile}; seed {self.seed} "
-                         f"(from base seed {self.base_seed} and the node id).\nReplay: {self.replay}",
+                         f"(from base seed {self.base_seed} and the test identity {self.identity!r}).\nReplay: {self.replay}",
                          pytrace=False)
         return rec
 

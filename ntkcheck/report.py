@@ -1,5 +1,5 @@
 """The claims report: a self-contained HTML page and its Markdown twin, built from a ``--claims-json``
-document (schema v1, docs/claims_framework.md).
+document (schema in docs/claims_framework.md).
 
 The report is the verdict half: it reads records and knows nothing about NTKs (it never imports the
 engine). It shows the run's metadata (profile, seed, versions, machine, time), the claims table with
@@ -24,11 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ntkcheck._validate import InvalidArgument
-from ntkcheck.records import SCHEMA_VERSION, Record, Verdict
+from ntkcheck.records import Record, Verdict
+from ntkcheck.results import load_results  # noqa: F401  (the one JSON reader; re-exported)
 
 PLOTTED_KINDS = ("scaling", "band")
-REQUIRED_KEYS = ("schema_version", "started", "profile", "base_seed", "versions", "machine", "summary",
-                 "tests", "records")
 VERDICT_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700", "ERRATUM": "#8250df"}
 FAILED_OUTCOMES = ("failed", "error", "xpassed")
 
@@ -40,30 +39,6 @@ class ReportFiles:
     html: Path
     markdown: Path
     plots: list[Path]
-
-
-def load_results(path) -> dict:
-    """Read and check a ``--claims-json`` document. A missing file, invalid JSON, another schema
-    version or a missing key raises InvalidArgument with one line naming the file and the problem."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InvalidArgument(f"results file {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise InvalidArgument(f"results file {str(path)!r} is a directory, expected a JSON file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidArgument(f"results file {str(path)!r} is not valid JSON ({exc})") from None
-    if not isinstance(document, dict):
-        raise InvalidArgument(f"results file {str(path)!r} must hold a JSON object, got {type(document).__name__}")
-    missing = [key for key in REQUIRED_KEYS if key not in document]
-    if missing:
-        raise InvalidArgument(f"results file {str(path)!r} is not a claims document (written by pytest "
-                              f"--claims-json): missing key(s) {missing}")
-    if document["schema_version"] != SCHEMA_VERSION:
-        raise InvalidArgument(f"results file {str(path)!r} has schema_version {document['schema_version']!r}; "
-                              f"this ntkcheck reads schema_version {SCHEMA_VERSION}")
-    return document
 
 
 def records_of(document: dict) -> list[Record]:

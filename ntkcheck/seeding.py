@@ -1,8 +1,10 @@
 """Seed derivation: every random draw of a claim check comes from an explicit, reproducible seed.
 
-A test's seed is a stable hash of (base seed, pytest node id, extra keys), so that
+A test's seed is a stable hash of (base seed, test identity, extra keys), the identity being the module's
+path inside its claims folder and the test's name (``ntkcheck.plugin.claim_identity``), so that
 
-* the same ``--claims-seed`` replays a test bit for bit, in any order, alone or under pytest-xdist;
+* the same ``--claims-seed`` replays a test bit for bit, in any order, alone or under pytest-xdist, from
+  any rootdir (the repository's ``claims/`` and the installed ``ntkcheck_claims`` draw the same numbers);
 * two tests (or two trials of one test) never share a stream by accident;
 * Python's ``hash`` (salted per process by PYTHONHASHSEED) is never involved.
 """

@@ -154,7 +154,7 @@ def test_xdist_calibration_matches_one_process(calibration):
 
 @pytest.mark.parametrize("argv, message", [
     ((), "give --seeds S"),
-    (("--from-json", "missing.json"), "cannot read the claims JSON 'missing.json'"),
+    (("--from-json", "missing.json"), "claims JSON 'missing.json' does not exist"),
     (("--seeds", "0"), "--seeds must be >= 1"),
     (("--seeds", "2", "--first-seed", "-1"), "--first-seed >= 0"),
     (("--seeds", "2", "--target", "1.5"), "--target must be in (0, 1]"),

@@ -78,7 +78,7 @@ def test_user_mistakes_are_one_line_with_status_2(capsys, argv, fragments):
 
 
 @pytest.mark.parametrize("content, fragment", [("{oops", "not valid JSON"),
-                                               (f'{{"schema_version": {SCHEMA_VERSION}}}', "missing key")])
+                                               (f'{{"schema_version": {SCHEMA_VERSION}}}', "started is missing")])
 def test_report_of_an_unreadable_document(capsys, tmp_path, content, fragment):
     path = tmp_path / "results.json"
     path.write_text(content)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ntkcheck import checks, compare
-from ntkcheck.records import Verdict, run_document
+from ntkcheck.records import SCHEMA_VERSION, Verdict, run_document
 
 pytest_plugins = ["pytester"]
 
@@ -145,11 +145,11 @@ def test_context_notes_profile_seed_and_versions(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("content, message", [
-    (None, "cannot read claims JSON"),
-    ("{not json", "is not JSON"),
-    ('{"schema_version": 99, "records": [], "tests": {}}', "is not a claims JSON of schema_version 1"),
-    ("[1, 2]", "is not a claims JSON"),
-    ('{"schema_version": 1}', "has no 'records' list"),
+    (None, "does not exist"),
+    ("{not json", "is not valid JSON"),
+    ('{"schema_version": 99, "records": [], "tests": {}}', "schema_version is 99"),
+    ("[1, 2]", "must be a JSON object"),
+    ('{"schema_version": %d}' % SCHEMA_VERSION, "is missing"),
 ])
 def test_bad_input_is_one_line_and_exit_two(tmp_path, capsys, content, message):
     bad = tmp_path / "bad.json"

@@ -34,6 +34,10 @@ RTOL_PSD = 1e-12
 # up to 20 eps in c (nearly collinear points) moves an entry by sqrt(40 eps) / pi ~ 3e-8, which
 # enters Gdot and, through K^(l-1) o Gdot^(l), K: their p.s.d. floor is N times that, relative.
 RTOL_PSD_NEAR_COLLINEAR = math.sqrt(40.0 * np.finfo(float).eps) / math.pi
+# The lean limiting_ntk keeps c^(l) = G^(l)_ij / sqrt(G_ii G_jj) from level to level, limiting_kernels recomputes
+# it from G^(l): a few roundings per level, amplified at most by the ~1/sqrt(1 - c) slope of Gdot away from c = 1
+# (the data below has no nearly collinear pairs). Measured max 6e-16 relative to max|K| at L = 5.
+RTOL_LEAN = 1e-13
 # Batching changes only the order of the sums over samples.
 RTOL_BATCHING = 1e-12
 # scipy dblquad at epsabs = epsrel = 1e-11 over a smooth integrand on a wedge.
@@ -330,8 +334,12 @@ def test_tiled_threaded_step_is_the_untiled_one_bit_for_bit(monkeypatch, two_thr
     for name, matrices, references in zip(("G", "Gdot", "K"), tiled, whole):
         for level, (A, reference) in enumerate(zip(matrices[1:], references[1:]), start=2):
             np.testing.assert_array_equal(A, reference, err_msg=f"tiled {name}^({level})")
-    # limiting_ntk applies (12) inside the tiles of (10): the same products and sums as limiting_kernels.
-    np.testing.assert_array_equal(limiting_ntk(X, MAX_DEPTH), whole.K[-1])
+    # The lean limiting_ntk runs every level inside one tile: any tiling gives the same bits, and it agrees with
+    # the level-by-level limiting_kernels to rounding (c is kept instead of recomputed from G at each level).
+    lean_tiled = limiting_ntk(X, MAX_DEPTH)
+    monkeypatch.setattr(limiting, "_TILE", TILED_POINTS + 1)
+    np.testing.assert_array_equal(lean_tiled, limiting_ntk(X, MAX_DEPTH))
+    assert_close(lean_tiled, whole.K[-1], RTOL_LEAN, "lean limiting_ntk vs limiting_kernels")
 
 
 def test_depth_one_is_the_gram_matrix(data):
@@ -371,3 +379,54 @@ def test_unrolled_is_only_a_method_of_limiting_ntk():
 def test_arccos_step_rejects_bad_matrices(G, pattern):
     with pytest.raises(InvalidArgument, match=pattern):
         arccos_step(G)
+
+
+# Cross-kernel K^(L)(X1, X2): the off-diagonal block of the square kernel of the stacked data. X1 X2^T and the
+# norms are other summations than the stacked Gram matrix: rounding only (no nearly collinear pairs here).
+RTOL_CROSS = 1e-12
+CROSS_ROWS = (9, 5)
+
+
+@pytest.mark.parametrize("depth", (1, 2, 3, 5))
+@pytest.mark.parametrize("tile", (4, 256))
+def test_cross_kernel_is_the_block_of_the_square_case(monkeypatch, depth, tile):
+    monkeypatch.setattr(limiting, "_TILE", tile)
+    rng = np.random.default_rng(DATA_SEED)
+    X1, X2 = rng.standard_normal((CROSS_ROWS[0], DIM)), rng.standard_normal((CROSS_ROWS[1], DIM))
+    X2[2] = 0.0  # a zero row gives a zero column
+    square = limiting_ntk(np.vstack([X1, X2]), depth)
+    cross = limiting_ntk(X1, depth, X2=X2)
+    assert cross.shape == CROSS_ROWS
+    scale = np.abs(square).max()
+    assert np.max(np.abs(cross - square[:CROSS_ROWS[0], CROSS_ROWS[0]:])) <= RTOL_CROSS * scale
+    assert np.max(np.abs(limiting_ntk(X2, depth, X2=X1) - cross.T)) <= RTOL_CROSS * scale
+    assert not cross[:, 2].any()
+
+
+def test_cross_kernel_with_itself_is_the_square_case(data):
+    np.testing.assert_array_equal(limiting_ntk(data, 3, X2=data.copy()), limiting_ntk(data, 3))
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(X2=np.ones((3, 5))), r"^X2 must have 4 columns"),
+    (dict(X2=np.array([[np.inf, 0, 0, 0]])), r"^X2 must be finite"),
+    (dict(X2=np.ones((3, 4)), method="unrolled"), r"^X2 \(a cross-kernel\) is only computed by"),
+])
+def test_cross_kernel_bad_input_names_the_argument(data, kwargs, pattern):
+    with pytest.raises(InvalidArgument, match=pattern):
+        limiting_ntk(data, 2, **kwargs)
+
+
+def test_lean_path_allocates_no_other_square_array(monkeypatch):
+    """Memory of (9)-(12) in place: the output is the only (N, N) array; the rest are tiles (peak RSS in
+    benchmarks/peak_memory.py). Counted here by wrapping numpy's allocators of the step."""
+    n = 40
+    X = np.random.default_rng(DATA_SEED).standard_normal((n, DIM))
+    monkeypatch.setattr(limiting, "_TILE", 8)
+    shapes = []
+    for name in ("empty_like", "zeros_like"):
+        original = getattr(np, name)
+        monkeypatch.setattr(limiting.np, name, lambda a, *args, _f=original, **kw: shapes.append(a.shape)
+                            or _f(a, *args, **kw))
+    limiting_ntk(X, 4)
+    assert shapes and max(shapes) == (8, 8)

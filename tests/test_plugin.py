@@ -80,14 +80,14 @@ def test_table_outcomes_and_failure_message(claims_run):
     ])
     result.stdout.fnmatch_lines([
         "*scaling check 'y vs x wrong': FAIL. Measured slope*Resolution:*",
-        "Claim: Lemma 3.1; profile smoke; seed * (from base seed 5 and the node id).",
+        "Claim: Lemma 3.1; profile smoke; seed * (from base seed 5 and the test identity *).",
         "Replay: pytest 'test_claims.py::test_wrong_exponent' --claims-seed 5 --claims-profile smoke",
     ])
 
 
 def test_json_schema(claims_run):
     _, document = claims_run("--claims-seed", "3")
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2  # 2: seeds from the test identity (issue 18)
     assert document["profile"] == "smoke" and document["base_seed"] == 3
     assert {"python", "numpy", "scipy", "torch", "pytest", "ntkcheck"} <= set(document["versions"])
     assert document["machine"]["cpu_count"] >= 1 and document["started"]

@@ -16,7 +16,7 @@ from matplotlib.image import imread
 
 from ntkcheck import checks, report
 from ntkcheck._validate import InvalidArgument
-from ntkcheck.records import Verdict, run_document
+from ntkcheck.records import SCHEMA_VERSION, Verdict, run_document
 
 GRID = np.geomspace(16.0, 256.0, 5)
 TRIALS = 4
@@ -150,8 +150,8 @@ def test_non_finite_numbers_from_json_are_read():
 @pytest.mark.parametrize("content, message", [
     (None, "does not exist"),
     ("{not json", "is not valid JSON"),
-    ("[1, 2]", "must hold a JSON object"),
-    ('{"schema_version": 1}', "missing key"),
+    ("[1, 2]", "must be a JSON object"),
+    ('{"schema_version": %d}' % SCHEMA_VERSION, "is missing"),
 ])
 def test_load_results_rejects_bad_files(tmp_path, content, message):
     path = tmp_path / "results.json"
@@ -164,7 +164,7 @@ def test_load_results_rejects_bad_files(tmp_path, content, message):
 def test_load_results_rejects_other_schema_and_bad_records(tmp_path):
     path = tmp_path / "results.json"
     path.write_text(json.dumps(dict(_document(), schema_version=99)))
-    with pytest.raises(InvalidArgument, match="schema_version 99"):
+    with pytest.raises(InvalidArgument, match="schema_version is 99"):
         report.load_results(path)
     document = _document()
     document["records"][0]["verdict"] = "MAYBE"
