@@ -45,8 +45,8 @@ import ntkcheck as nc
 from ntkcheck import checks
 from ntkcheck.records import Verdict
 
-import _sec4_theorem as t4
-from _sec4_theorem import scale_23
+from . import _sec4_theorem as t4
+from ._sec4_theorem import scale_23
 
 pytestmark = pytest.mark.claim("Theorem 4.1")
 
