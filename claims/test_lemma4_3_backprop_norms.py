@@ -50,13 +50,14 @@ TRIALS = {"smoke": 80, "full": 150, "paper": 600}  # independent (net, x) draws 
 # interval widths)
 EXACT_TRIALS = 4  # the beta factors are an identity: a few nets suffice
 L2_WIDTHS = {"smoke": (64, 256), "full": (64, 256, 1024)}  # Lemma 4.3 at L = 2 (k = 0 only): (64, n_1, 1)
-L2_TRIALS = {"smoke": 200, "full": 400, "paper": 1600}  # cheap: 64 n_1 + n_1 weights per net
+L2_TRIALS = {"smoke": 800, "full": 1200, "paper": 4800}  # cheap: 64 n_1 + n_1 weights per net; at 200 the
+# concentration interval had half-width ~0.23 and was INCONCLUSIVE under 4 of the tuning seeds 1000-1019
 BAND_FACTOR = 16  # the w.h.p. Theta band around the derived mean: 1200 draws at widths >= 64 stayed within 7x
 # Lemma 4.3 and (26) hold w.p. 1 - sum_l exp(-Omega(n_l)), with an unstated constant in the Omega: at width 64 a draw
 # may leave any fixed band. COVERAGE was set after a failure (full profile, 24 base seeds 0-23, 7 bands x 2550 draws
 # each: 1 draw in ~4e5 outside [c/16, 16 c], k = 0 of Lemma 4.3, ratio 0.0073 < 0.0078, base seed 21). Re-justified
 # on the tuning seeds 1000-1019 (smoke, 7 bands x 720 draws each, 100,800 draws): 0 draws outside, so the failure
-# rate at these widths is below 1e-4 (Clopper-Pearson, 99%), 10x below 1 - COVERAGE. The check FAILs when the data
+# rate at these widths is below 5.3e-5 (Clopper-Pearson, 99%), 19x below 1 - COVERAGE. The check FAILs when the data
 # reject P(in band) >= 0.999: from 8 draws outside of 2550 (full) or 5 of 720 (smoke); a band missing the ratio in
 # 0.7% (full) or 1.7% (smoke) of draws is caught.
 COVERAGE = 0.999
@@ -68,10 +69,13 @@ SLOPE_TOL = 0.15  # claimed exponent 1 (against 1.5 or 0.5 for a missing sqrt); 
 # correction (pooled +0.8..+1.1%, up to +4.7% at one width-64 point, same seeds): 0.1.
 MEAN_RTOL_26 = 0.08
 MEAN_RTOL_43 = 0.1
-# Concentration of (26): E[(r - 1)^2] / v = 1 exactly (r = ratio / mean, v the derived variance). The samples are
-# chi-square-like (sd ~1.5), so the pooled interval at smoke has half-width ~0.15; 0.3 detects a variance 1.6x off
-# (e.g. a layer factor 8/n instead of 5/n at every layer).
+# Concentration: E[(r - 1)^2] / v = 1 exactly (r = ratio / mean, v the derived variance). The samples are
+# chi-square-like (sd ~2.5), so on the shared grid (720 draws at smoke) the pooled interval of (26) has half-width up
+# to 0.23 (tuning seeds 1000-1019; at rtol 0.3, 3 of 20 were INCONCLUSIVE at k = 3): CONC_RTOL_26 = 0.5 (twice
+# that) detects a variance 1.8x off at smoke (e.g. a layer factor 9/n in place of 5/n), ~1.5x at full. The L = 2
+# samples are cheap: 800 draws, half-width ~0.12, CONC_RTOL = 0.3.
 CONC_RTOL = 0.3
+CONC_RTOL_26 = 0.5
 RTOL_EXACT = 1e-12  # rescaled weights give the same patterns: float64 rounding only
 BETAS = (0.7, 1.9, 0.4, 2.6)  # explicit betas for the exactness check: far from 1, fan-in independent
 WRONG_EXPONENT = 1.5  # negative control: the scale with n^1.5 in place of n (a missing 1/sqrt(n) in beta)
@@ -214,7 +218,7 @@ def test_lemma4_3_at_depth_two(claim):
                                    reason="an exact mean: MEAN_RTOL_26 is twice the smoke half-width"))
     claim.record(checks.mean_value(np.array(spread), expected=1.0, rtol=CONC_RTOL,
                                    name="Lemma 4.3 at L = 2, k = 0: concentration, Var(ratio / mean) = 5 / n_1 (exact)",
-                                   reason="CONC_RTOL: chi-square-like samples; detects a variance 1.6x off"))
+                                   reason="CONC_RTOL: chi-square-like samples; detects a variance 1.5x off"))
 
 
 @pytest.mark.claim("eq. (26)")
@@ -232,10 +236,10 @@ def test_eq26_feature_norms(claim):
                                  (MEAN_RTOL_26, "an exact mean: MEAN_RTOL_26 is twice the smoke half-width")):
             claim.record(rec)
         spread = (ratio / feature_mean(k) - 1.0) ** 2 / np.array([feature_variance(w, k) for w in grid])[:, None]
-        claim.record(checks.mean_value(spread.ravel(), expected=1.0, rtol=CONC_RTOL,
+        claim.record(checks.mean_value(spread.ravel(), expected=1.0, rtol=CONC_RTOL_26,
                                        name=f"(26), k = {k}: concentration, Var(ratio / mean) = (1 + 2/d) "
                                             "prod_{l<=k} (1 + 5/n_l) - 1 (derived), pooled over the grid",
-                                       reason="CONC_RTOL: chi-square-like samples; detects a variance 1.6x off"))
+                                       reason="CONC_RTOL_26: chi-square-like samples; detects a variance 1.8x off"))
 
 
 def test_negative_control_wrong_scale_exponent(claim):
