@@ -18,6 +18,10 @@ import pytest
 
 import ntkcheck as nc
 from ntkcheck import checks
+from ntkcheck.records import Verdict
+from ntkcheck.scales import backprop_scale, feature_scale
+
+from ._sec4_theorem import scale_22, scale_23
 
 pytestmark = pytest.mark.claim("Section 4.1: J J^T decomposition, (24), (25)")
 
@@ -34,6 +38,7 @@ NETS = {
 SEEDS = {"smoke": 2, "full": 6}  # independent (data, weights) draws per net
 N_POINTS = 24  # below the widest layer of most NETS, so that (24) is not trivially 0 >= 0
 RTOL = 1e-10  # exact identities in float64: sums of <= 10^4 products, rounding ~1e-13 relative
+ALGEBRA_CASES = 200  # random (widths, betas) for the scale algebra: milliseconds
 ATOL_REL = 1e-12  # absolute slack relative to max |J J^T|, for entries that cancel to ~0 (same rounding)
 
 
@@ -111,29 +116,86 @@ def test_printed_backprop_rows_match_the_engine_recursion(claim):
                                  reason="the same products in another order: float64 rounding only"))
 
 
-def test_bound_24_and_bound_25(claim):
-    """(24): lambda_min(J J^T) >= sum_k lambda_min(F_k F_k^T) min_i ||(B_{k+1})_{i:}||^2 (Schur's product bound
-    and Weyl's inequality); (25): (J J^T)_ii = sum_k ||(F_k)_{i:}||^2 ||(B_{k+1})_{i:}||^2 for every i (shown for
-    all i, the paper uses i = 1) and lambda_min(J J^T) <= min_i (J J^T)_ii."""
-    lam, bound24, diag, diag25 = [], [], [], []
+def _measure_bounds(claim, last_row=1.0):
+    """Per case: lambda_min(J J^T), the (24) sum, its variant with max_i in place of min_i (negative control), the
+    autograd diagonal (J J^T)_ii and sum_k ||(F_k)_i||^2 ||(B_{k+1})_i||^2 with B_L = ``last_row`` 1_N."""
+    lam, bound24, bound24_max, diag, diag25 = [], [], [], [], []
     for X, net in _cases(claim):
         jac = nc.jacobian(net, X)
         gram = jac @ jac.T
-        features, vectors = net.features(X), net.backprop_vectors(X)
+        features, vectors = net.features(X), printed_backprop_vectors(net, X, last_row)
         row_norms = [np.sum(b * b, axis=1) for b in vectors]
+        eigs = [nc.lambda_min(f @ f.T) for f in features]
         lam.append(nc.lambda_min(gram))
-        bound24.append(sum(nc.lambda_min(f @ f.T) * r.min() for f, r in zip(features, row_norms)))
+        bound24.append(sum(e * r.min() for e, r in zip(eigs, row_norms)))
+        bound24_max.append(sum(e * r.max() for e, r in zip(eigs, row_norms)))
         diag.append(np.diag(gram))
         diag25.append(sum(np.sum(f * f, axis=1) * r for f, r in zip(features, row_norms)))
-    lam, bound24 = np.array(lam), np.array(bound24)
+    return np.array(lam), np.array(bound24), np.array(bound24_max), diag, diag25
+
+
+def test_bound_24_and_bound_25(claim):
+    """(24): lambda_min(J J^T) >= sum_k lambda_min(F_k F_k^T) min_i ||(B_{k+1})_{i:}||^2 (Schur's product bound
+    and Weyl's inequality); (25): (J J^T)_ii = sum_k ||(F_k)_{i:}||^2 ||(B_{k+1})_{i:}||^2 for every i (shown for
+    all i, the paper uses i = 1), with B_L = 1_N. (25)'s inequality lambda_min <= (J J^T)_11 is a Rayleigh quotient,
+    true of every symmetric matrix: a sanity identity in tests/test_sec4_sanity.py, not a claim check; what (25) is
+    used for, E (J J^T)_11 = 2^-(L-1) x (22), is checked at its derived value in test_lemma4_3_backprop_norms.py.
+    Negative control: (24) with max_i in place of min_i (a bound the proof does not give) is violated."""
+    lam, bound24, bound24_max, diag, diag25 = _measure_bounds(claim)
     slack = ATOL_REL * float(np.max(np.concatenate(diag)))  # eigenvalue rounding ~ eps ||J J^T||
+    control = checks.inequality(lam, bound24_max, rtol=RTOL, atol=slack, name="control", reason="control")
+    assert control.verdict is Verdict.FAIL, control.message
     claim.record(checks.inequality(
         lam, bound24, rtol=RTOL, atol=slack,
-        name="(24): lambda_min(J J^T) >= sum_k lambda_min(F_k F_k^T) min_i |B_k+1,i|^2",
+        name="(24): lambda_min(J J^T) >= sum_k lambda_min(F_k F_k^T) min_i |B_k+1,i|^2 (with max_i in place of "
+             "min_i: violated, negative control)",
         reason="a proven bound: rounding of two eigenvalue solvers only"))
     claim.record(checks.identity(np.concatenate(diag25), np.concatenate(diag), rtol=RTOL,
-                                 name="(25): (J J^T)_ii = sum_k ||(F_k)_i||^2 ||(B_k+1)_i||^2, every i",
+                                 name="(25): (J J^T)_ii = sum_k ||(F_k)_i||^2 ||(B_k+1)_i||^2, every i, B_L = 1_N",
                                  reason="an exact identity: float64 rounding only"))
-    claim.record(checks.inequality(np.array([d.min() for d in diag]), lam, rtol=RTOL, atol=slack,
-                                   name="(25): lambda_min(J J^T) <= min_i (J J^T)_ii",
-                                   reason="Rayleigh quotient: rounding of the eigenvalue solver only"))
+
+
+@pytest.mark.erratum("(25) with B_L = (1/sqrt N) 1_N as printed: the last term becomes ||f_{L-1}(x_i)||^2 / N, while "
+                     "autograd gives ||f_{L-1}(x_i)||^2 (recurrence of the B_L erratum; measured over the smoke cases: "
+                     "max rel. error of (J J^T)_ii 0.93, (8, 96, 1) He; corrected (B_L = 1_N): <= 6.5e-16)")
+def test_eq25_as_printed_with_last_vector_one_over_sqrt_n(claim):
+    _, _, _, diag, diag25 = _measure_bounds(claim, last_row=1.0 / np.sqrt(N_POINTS))
+    claim.record(checks.identity(np.concatenate(diag25), np.concatenate(diag), rtol=RTOL,
+                                 name="(25) as printed: (J J^T)_ii = sum_k ||(F_k)_i||^2 ||(B_k+1)_i||^2, every i, "
+                                      "B_L = (1/sqrt N) 1_N",
+                                 reason="an exact identity: float64 rounding only"))
+
+
+def test_scale_algebra_of_20_22_23(claim):
+    """The proof's bookkeeping, for random widths and betas (L = 2..5): (20)'s term k in [2, L] = Theorem 5.1's
+    scale at k-1 x Lemma 4.3's at k-1 (k = L: x ||(B_L)_i||^2 = 1 with the corrected B_L); (20)'s second term =
+    d x Lemma 4.3's scale at 0 once lambda_min(X X^T) -> d; (25)'s term k -> (22)'s term k+1 the same way;
+    (22) <= L (23), with equality iff every beta_l is the minimum; (20)'s term k+1 = (23) when beta_{k+1} = min.
+    Negative control: with the printed B_L = (1/sqrt N) 1_N the k = L term is off by 1/N."""
+    rng = np.random.default_rng(claim.seed_for("widths"))
+    computed, reference, control = [], [], []
+    for _ in range(ALGEBRA_CASES):
+        depth = int(rng.integers(2, 6))
+        widths = tuple(int(w) for w in rng.integers(2, 2000, size=depth)) + (1,)
+        betas = tuple(float(b) for b in np.exp(rng.normal(0.0, 1.0, size=depth)))
+        b2 = np.asarray(betas) ** 2
+        term = [widths[0] * np.prod(widths[1:-1], dtype=float) * np.prod(b2) / b2[k - 1] for k in range(1, depth + 1)]
+        for k in range(2, depth + 1):  # (20)'s term k (and (22)'s), from the scales at k-1
+            last = 1.0 if k == depth else backprop_scale(widths, betas, k - 1)
+            computed.append(feature_scale(widths, betas, k - 1) * last)
+            reference.append(term[k - 1])
+        computed.append(widths[0] * backprop_scale(widths, betas, 0))  # second term of (20) / (22)'s k = 1 term
+        reference.append(term[0])
+        computed.append(scale_22(widths, betas) / scale_23(widths, betas))  # (22) / (23) = sum_l min beta^2 / beta_l^2
+        reference.append(np.sum(b2.min() / b2))
+        kmin = int(np.argmin(b2)) + 1
+        computed.append(term[kmin - 1])  # (20)'s term at the argmin = (23)
+        reference.append(scale_23(widths, betas))
+        control.append(feature_scale(widths, betas, depth - 1) / N_POINTS / term[depth - 1])
+    claim.record(checks.identity(np.array(computed), np.array(reference), rtol=RTOL,
+                                 name=f"scales: (20)/(22) term k = (Thm 5.1 scale at k-1) x (Lemma 4.3 scale at k-1); "
+                                      f"(22)/(23) = sum_l min beta^2 / beta_l^2 <= L; (20) at argmin beta = (23); "
+                                      f"{ALGEBRA_CASES} random nets",
+                                 reason="algebra: float64 rounding only"))
+    planted = checks.identity(np.array(control), np.ones(len(control)), rtol=RTOL, name="control", reason="control")
+    assert planted.verdict is Verdict.FAIL, planted.message  # the printed B_L breaks the k = L term

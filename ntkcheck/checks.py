@@ -525,3 +525,41 @@ def probability(successes, trials, *, p, tol=0.0, name, reason, alpha=ALPHA) -> 
                             "min_detectable_shortfall": shortfall, "trials_needed": needed},
                    power={"shortfall": shortfall, "summary": f"P short by > {shortfall:.2g}"},
                    to_decide=to_decide, detail=detail)
+
+
+def mean_value(samples, *, expected, rtol, name, reason, alpha=ALPHA) -> Record:
+    """A mean known in closed form (e.g. E||f_k(x)||^2 = 2^-k d prod n_l under standard init, Lemma 4.3 / (26)):
+    the (1 - alpha) Student-t interval [lo, hi] of the mean of the i.i.d. ``samples`` (1-D, n >= 2) against
+    ``expected`` (1 +- rtol). PASS iff [lo, hi] lies inside expected (1 +- rtol), FAIL iff wholly outside,
+    INCONCLUSIVE otherwise (the message says how many samples would decide). Power: the relative error of the true
+    mean detected, rtol + 2 h / |expected| (h the half-width), as for :func:`scaling`. Cost O(n)."""
+    name, reason = _text(name, "name"), _text(reason, "reason")
+    samples = _array(samples, "samples", ndim=1)
+    if samples.size < 2:
+        raise InvalidArgument(f"samples must hold at least 2 values, got {samples.size}")
+    expected = float(expected)
+    if not np.isfinite(expected) or expected == 0:
+        raise InvalidArgument(f"expected must be finite and non-zero, got {expected!r}")
+    rtol, alpha = as_nonnegative_float(rtol, "rtol"), _alpha(alpha)
+    n = samples.size
+    mean = float(np.mean(samples))
+    stderr = float(np.std(samples, ddof=1) / np.sqrt(n))
+    half = float(stats.t_quantile(alpha, n - 1)) * stderr
+    lower, upper = mean - half, mean + half
+    tol = rtol * abs(expected)
+    verdict = _equivalence(lower, upper, expected, tol) if np.isfinite(mean) else Verdict.FAIL
+    target = tol - abs(mean - expected)
+    needed = stats.trials_needed(half, n, target) if verdict is Verdict.INCONCLUSIVE else None
+    to_decide = (f"about {needed} samples (now {n})" if needed is not None
+                 else "no sample count at the current estimate (it sits on the tolerance edge)")
+    detail = f"{to_decide[0].upper()}{to_decide[1:]} would decide. " if verdict is Verdict.INCONCLUSIVE else ""
+    relative_error = rtol + 2.0 * half / abs(expected)
+    return _record("mean", name, reason, tolerance=rtol, verdict=verdict,
+                   measured=f"mean {mean:.4g} [{lower:.4g}, {upper:.4g}] ({mean / expected:.4g} x expected)",
+                   expected=f"{expected:.4g} (1 +- {rtol:.3g})",
+                   resolution=f"a mean off by more than {relative_error:.3g} (relative) at {n} samples",
+                   numbers={"samples": n, "mean": mean, "stderr": stderr, "df": n - 1, "lower": lower,
+                            "upper": upper, "half_width": half, "expected": expected, "rtol": rtol, "alpha": alpha,
+                            "trials_needed": needed},
+                   power={"relative_error": relative_error, "summary": f"mean off by > {relative_error:.2g}"},
+                   to_decide=to_decide, detail=detail)
