@@ -167,3 +167,58 @@ def as_nonnegative_float(value, name: str) -> float:
     if not np.isfinite(value) or value < 0:
         raise InvalidArgument(f"{name} must be finite and >= 0, got {value}")
     return value
+
+
+def as_device(value, name: str = "device") -> str:
+    """A torch device given as "cpu", "cuda", "cuda:N" or a ``torch.device``, returned as its string ("cuda:1").
+
+    CUDA must be available and N below torch.cuda.device_count(); anything else is an InvalidArgument naming
+    ``name``. (torch is imported here, not at module level: the plugin imports this module in every process.)"""
+    import torch
+
+    if not isinstance(value, (str, torch.device)):
+        raise InvalidArgument(f"{name} must be 'cpu', 'cuda', 'cuda:N' or a torch.device, got {_describe(value)}")
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError) as exc:
+        raise InvalidArgument(f"{name} must be 'cpu', 'cuda', 'cuda:N' or a torch.device, got {value!r}") from exc
+    if device.type == "cpu":
+        return "cpu"
+    if device.type != "cuda":
+        raise InvalidArgument(f"{name} must be a CPU or CUDA device, got {value!r} (type {device.type!r})")
+    if not torch.cuda.is_available():
+        raise InvalidArgument(f"{name} {value!r} was asked for but torch.cuda.is_available() is False; "
+                              f"use device='cpu'")
+    count = torch.cuda.device_count()
+    if device.index is not None and device.index >= count:
+        raise InvalidArgument(f"{name} {value!r} does not exist: torch.cuda.device_count() is {count}")
+    return str(device)
+
+
+def format_bytes(size: float) -> str:
+    """A byte count for a message: '512 MiB', '74.5 GiB'."""
+    if size >= 2 ** 30:
+        return f"{size / 2 ** 30:.1f} GiB"
+    return f"{size / 2 ** 20:.0f} MiB" if size >= 2 ** 20 else f"{size / 2 ** 10:.0f} KiB"
+
+
+def available_bytes(device: str = "cpu") -> int | None:
+    """Memory a new allocation can take now: MemAvailable of /proc/meminfo on the CPU (None where unknown),
+    torch.cuda.mem_get_info's free bytes on a CUDA device."""
+    if device.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.mem_get_info(torch.device(device))[0])
+    try:
+        with open("/proc/meminfo") as meminfo:
+            return next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def check_fits(required: int, device: str, what: str, fix: str) -> None:
+    """Raise InvalidArgument before allocating when ``required`` bytes exceed the available memory."""
+    available = available_bytes(device)
+    if available is not None and required > available:
+        raise InvalidArgument(f"{what} need {format_bytes(required)}, but only {format_bytes(available)} is "
+                              f"available on {device}; {fix}")

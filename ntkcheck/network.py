@@ -16,7 +16,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ntkcheck._validate import InvalidArgument, as_choice, as_int_sequence, as_matrix, as_positive_float, as_seed
+from ntkcheck._validate import (InvalidArgument, as_choice, as_device, as_int_sequence, as_matrix, as_positive_float,
+                               as_seed)
 
 INITS = ("standard", "he", "lecun")
 DEVICES = ("cpu", "cuda")
@@ -95,10 +96,7 @@ def _as_betas(betas, depth: int) -> tuple[float, ...]:
 
 
 def _as_device(device) -> str:
-    device = as_choice(device, "device", DEVICES)
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InvalidArgument("device 'cuda' was asked for but torch.cuda.is_available() is False; use device='cpu'")
-    return device
+    return as_device(device, "device")  # "cpu", "cuda", "cuda:N" or a torch.device
 
 
 class ReLUNet:
