@@ -32,7 +32,7 @@ import numpy as np
 
 import ntkcheck as nc
 from ntkcheck import profiles, seeding, stats
-from ntkcheck._validate import InvalidArgument, as_choice, as_int, as_int_sequence, as_seed
+from ntkcheck._validate import InvalidArgument, as_choice, as_device, as_int, as_int_sequence, as_seed
 from ntkcheck.records import environment, jsonable
 
 DEPTH = 3  # L = 3 in both panels of Figure 2
@@ -161,7 +161,7 @@ def sweep(plan: Plan, *, seed: int = 0, device: str = "cpu", profile: str | None
     ``progress(label)`` is called after every trial. Returns the curves with their slope fits."""
     if not isinstance(plan, Plan):
         raise InvalidArgument(f"plan must be an ntkcheck.figure2.Plan, got {type(plan).__name__}")
-    seed, device = as_seed(seed), as_choice(device, "device", DEVICES)
+    seed, device = as_seed(seed), as_device(device, "device")  # "cpu", "cuda", "cuda:N" or a torch.device
     started, started_cpu = time.perf_counter(), time.process_time()
     curves = []
     for panel, (grid, curve_params) in _grids(plan).items():

@@ -22,7 +22,8 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import torch
 
-from ntkcheck._validate import InvalidArgument, as_choice, as_int, as_matrix, as_seed, as_symmetric_matrix
+from ntkcheck._validate import (InvalidArgument, as_choice, as_int, as_matrix, as_seed, as_symmetric_matrix,
+                               check_fits)
 from ntkcheck.linalg import psd_sqrt
 
 KERNEL_METHODS = ("closed_form", "monte_carlo")
@@ -202,6 +203,12 @@ def limiting_ntk(X, depth, method: str = "closed_form", samples=None, seed=None,
                                   f"method={method!r}")
         if X2.shape == X.shape and np.array_equal(X2, X):
             X2 = None
+    rows, cols = len(X), len(X) if X2 is None else len(X2)
+    arrays = {"closed_form": 1, "unrolled": 2 * depth, "monte_carlo": 3 * depth}[method]  # (N, N) arrays held
+    check_fits(8 * rows * cols * arrays, "cpu", f"limiting_ntk(method={method!r}) on {rows} x {cols} samples would "
+               f"hold {arrays} float64 (N, M) array(s), which", "compute it in blocks of rows, "
+               "limiting_ntk(X[rows], depth, X2=X), or use fewer samples" + ("" if method == "closed_form" else
+                                                                           ", or method='closed_form'"))
     if method == "monte_carlo":
         return limiting_kernels(X, depth, method, samples, seed, bias_std=bias).K[-1]
     if method == "unrolled":

@@ -19,8 +19,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ntkcheck._validate import (InvalidArgument, as_choice, as_int_sequence, as_matrix, as_nonnegative_float,
-                                as_positive_float, as_seed)
+from ntkcheck._validate import (InvalidArgument, as_choice, as_device, as_int_sequence, as_matrix,
+                                as_nonnegative_float, as_positive_float, as_seed)
 
 INITS = ("standard", "he", "lecun")
 DEVICES = ("cpu", "cuda")
@@ -139,10 +139,7 @@ def _draw(generator: torch.Generator, shape: tuple[int, ...], beta: float, distr
 
 
 def _as_device(device) -> str:
-    device = as_choice(device, "device", DEVICES)
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InvalidArgument("device 'cuda' was asked for but torch.cuda.is_available() is False; use device='cpu'")
-    return device
+    return as_device(device, "device")  # "cpu", "cuda", "cuda:N" or a torch.device
 
 
 class ReLUNet:

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ntkcheck._validate import InvalidArgument, as_choice, as_int
+from ntkcheck._validate import InvalidArgument, as_choice, as_int, as_matrix, check_fits, format_bytes
 from ntkcheck.network import ReLUNet, backward, feature_matrices, forward, matmul
 
 METHODS = ("structured", "autograd")
@@ -29,9 +29,14 @@ _FLOAT_BYTES = 8
 Term = Callable[[int, slice, slice], torch.Tensor]
 
 
-def empirical_ntk(net: ReLUNet, X, method: str = "structured", *, per_layer: bool = False,
+def empirical_ntk(net: ReLUNet, X, X2=None, method: str = "structured", *, per_layer: bool = False,
                   block_size: int | None = None, max_memory: int | None = None) -> np.ndarray:
-    """Kbar^(L) = J J^T of eq. (3) for the rows of X, shape (N, N).
+    """Kbar^(L) = J J^T of eq. (3) for the rows of X, shape (N, N); with ``X2`` (M, d), the cross-kernel
+    J(X) J(X2)^T, shape (N, M) (``X2`` equal to ``X`` gives the square case).
+
+    Normalization (eq. (4)): this is the unnormalized J J^T of the net as given. With all weights N(0, 1)
+    (``ReLUNet(widths, init="standard")``), (prod_{l=1}^{L-1} 2 / n_l) Kbar^(L) converges in probability to
+    the limiting NTK ``ntkcheck.limiting_ntk(X, L)`` as min(n_1, ..., n_{L-1}) -> infinity (rate ~ width^-1/2).
 
     ``method="structured"`` (default) uses the Section 4.1 decomposition; with P = sum_l n_{l-1} n_l
     it costs 2 N P flops for the forward and backward passes plus N^2 (n_0 + 2 n_1 + ... +
@@ -48,8 +53,12 @@ def empirical_ntk(net: ReLUNet, X, method: str = "structured", *, per_layer: boo
     Gram tiles take 2 * block_size^2 floats instead of 2 N^2. ``max_memory`` (bytes; exclusive with
     ``block_size``) picks the largest tile for which the output, the factors (F_k, B_k, or J for
     autograd) and the tiles fit in that budget. The result is the same up to rounding.
+    Before any allocation, the output, the factors and the tiles are compared with the memory available on
+    the net's device: an InvalidArgument says what does not fit (in MiB/GiB) and which option fixes it.
     """
     net = _as_net(net)
+    if isinstance(X2, str) and method == "structured":  # the pre-X2 positional call empirical_ntk(net, X, method)
+        X2, method = None, X2
     method = as_choice(method, "method", METHODS)
     if not isinstance(per_layer, bool):
         raise InvalidArgument(f"per_layer must be True or False, got {per_layer!r}")
@@ -57,16 +66,50 @@ def empirical_ntk(net: ReLUNet, X, method: str = "structured", *, per_layer: boo
         raise InvalidArgument(f"block_size and max_memory are exclusive, give one of them; got block_size="
                               f"{block_size!r} and max_memory={max_memory!r}")
     x = net.input_tensor(X)
-    n = x.shape[0]
+    split = None
+    if X2 is not None:
+        x2 = torch.from_numpy(as_matrix(X2, "X2", columns=net.widths[0])).to(x.device)
+        if x2.shape != x.shape or not torch.equal(x2, x):
+            split = x.shape[0]  # rows: the samples of X, columns: those of X2, both in one stacked pass
+            x = torch.cat([x, x2])
+    rows_n = x.shape[0] if split is None else split
+    cols_n = x.shape[0] - rows_n if split is not None else rows_n
+    columns = _structured_width(net.widths) if method == "structured" else _parameter_count(net.widths)
+    # the output, the factors, and the widest boolean mask of backward() (1 byte per entry)
+    resident = (rows_n * cols_n * (net.depth if per_layer else 1) + x.shape[0] * columns
+                + x.shape[0] * max(net.widths) // _FLOAT_BYTES)
     if block_size is not None:
         block_size = as_int(block_size, "block_size", minimum=1)
     elif max_memory is not None:
-        columns = _structured_width(net.widths) if method == "structured" else _parameter_count(net.widths)
-        # the output, the factors, and the widest boolean mask of backward() (1 byte per entry)
-        resident = n * n * (net.depth if per_layer else 1) + n * columns + n * max(net.widths) // _FLOAT_BYTES
-        block_size = _tile_for_budget(as_int(max_memory, "max_memory", minimum=1), resident, n)
+        block_size = _tile_for_budget(as_int(max_memory, "max_memory", minimum=1), resident, max(rows_n, cols_n))
+    _check_memory(net, method, per_layer, resident, block_size or max(rows_n, cols_n), rows_n, cols_n)
     term = _structured_term(net, x) if method == "structured" else _autograd_term(net, x)
-    return _assemble(term, net.depth, x, per_layer, block_size or n).cpu().numpy()
+    return _assemble(term, net.depth, x, per_layer, block_size or max(rows_n, cols_n), split).cpu().numpy()
+
+
+def _check_memory(net: ReLUNet, method: str, per_layer: bool, resident_floats: int, block: int, rows_n: int,
+                  cols_n: int) -> None:
+    """InvalidArgument before any allocation when the output, the factors and two Gram tiles cannot fit."""
+    output = _FLOAT_BYTES * rows_n * cols_n * (net.depth if per_layer else 1)
+    resident = _FLOAT_BYTES * resident_floats
+    tiles = 2 * _FLOAT_BYTES * block * block
+    what = (f"the output ({format_bytes(output)}{', L layers' if per_layer else ''}) and the "
+            f"{'Jacobian J' if method == 'autograd' else 'factors F_k, B_k'} ({format_bytes(resident - output)})")
+    if method == "autograd":
+        fix = "use method='structured', which never forms J, or fewer samples"
+    elif per_layer:
+        fix = "use per_layer=False (one (N, N) sum instead of L terms), or fewer samples"
+    else:
+        fix = "use fewer samples (the (N, N) output itself must fit)"
+    check_fits(resident, net.device, what, fix)
+    check_fits(resident + tiles, net.device, f"{what} with two Gram tiles of {block} x {block} "
+               f"({format_bytes(tiles)})", f"pass max_memory= (bytes, e.g. {_suggest(resident)}) or a smaller "
+               f"block_size= to fill the output in smaller tiles")
+
+
+def _suggest(resident_bytes: int) -> int:
+    """A max_memory that leaves room for tiles: the resident bytes plus 25%, rounded up to a MiB."""
+    return -(-int(resident_bytes * 1.25) // 2 ** 20) * 2 ** 20
 
 
 def jacobian(net: ReLUNet, X) -> np.ndarray:
@@ -118,9 +161,10 @@ def _tile_for_budget(max_memory: int, resident_floats: int, n: int) -> int:
     bytes beside the resident output and factors."""
     spare = max_memory // _FLOAT_BYTES - resident_floats
     if spare < 2:
-        raise InvalidArgument(f"max_memory must be at least {_FLOAT_BYTES * (resident_floats + 2)} bytes here: "
-                              f"the output and the factors alone take {_FLOAT_BYTES * resident_floats}, "
-                              f"got {max_memory}")
+        needed = _FLOAT_BYTES * (resident_floats + 2)
+        raise InvalidArgument(f"max_memory must be at least {format_bytes(needed)} ({needed} bytes) here: the output and the factors alone take "
+                              f"{format_bytes(_FLOAT_BYTES * resident_floats)}, got {format_bytes(max_memory)} "
+                              f"({max_memory} bytes)")
     return min(n, math.isqrt(spare // 2))
 
 
@@ -150,21 +194,27 @@ def _autograd_term(net: ReLUNet, x: torch.Tensor) -> Term:
     return lambda k, rows, cols: _gram(blocks[k], rows, cols).add_(_gram(blocks[depth + k], rows, cols))
 
 
-def _assemble(term: Term, depth: int, x: torch.Tensor, per_layer: bool, block_size: int) -> torch.Tensor:
+def _assemble(term: Term, depth: int, x: torch.Tensor, per_layer: bool, block_size: int,
+              split: int | None = None) -> torch.Tensor:
     """Sum (or stack, for per_layer) the L terms of eq. (3), one square tile of the output at a time:
-    the tiles on and above the diagonal are computed, those below are their transposes."""
+    the tiles on and above the diagonal are computed, those below are their transposes. With ``split``
+    (a cross-kernel), the output's rows are samples [0, split) and its columns samples [split, N) of x,
+    every tile computed."""
     n = x.shape[0]
-    out = torch.zeros((depth, n, n) if per_layer else (n, n), dtype=torch.float64, device=x.device)
+    row_end, col_start = (n, 0) if split is None else (split, split)
+    shape = (row_end, n - col_start)
+    out = torch.zeros((depth, *shape) if per_layer else shape, dtype=torch.float64, device=x.device)
     layers = list(out) if per_layer else [out]
     targets = layers if per_layer else layers * depth
-    starts = range(0, n, block_size)
-    for i, row_start in enumerate(starts):
-        rows = slice(row_start, row_start + block_size)
-        for col_start in starts[i:]:
-            cols = slice(col_start, col_start + block_size)
+    for i, row_start in enumerate(range(0, row_end, block_size)):
+        rows = slice(row_start, row_start + block_size if split is None else min(row_start + block_size, split))
+        col_starts = range(0, n, block_size)[i:] if split is None else range(col_start, n, block_size)
+        for start in col_starts:
+            cols = slice(start, start + block_size)
+            out_cols = slice(start - col_start, start - col_start + block_size)
             for k in range(depth):
-                targets[k][rows, cols] += term(k, rows, cols)
-            if cols != rows:
+                targets[k][rows, out_cols] += term(k, rows, cols)
+            if split is None and cols != rows:
                 for layer in layers:
                     layer[cols, rows] = layer[rows, cols].T
     return out

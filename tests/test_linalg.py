@@ -80,3 +80,69 @@ def test_sigma_min_matches_lambda_min_of_gram():
 def test_bad_input(call, argument):
     with pytest.raises(InvalidArgument, match=argument):
         call()
+
+
+# lambda_min's drivers: MKL's dsyevd (from N = _MKL_FROM on) on the upper triangle copied by the symmetry pass,
+# torch.linalg.eigvalsh on that copy when the MKL symbol is missing, scipy's dsyevr subset below. Each against a
+# full eigendecomposition, to 1e-12 relative to ||A||_2 (issue 17: backward-stable, ~N eps ||A||_2 absolute).
+from ntkcheck import _validate, linalg  # noqa: E402
+
+
+def spectrum_matrix(n, seed, lowest=1e-9):
+    """Q diag(lowest, 1, ..., 2) Q^T exactly symmetric (the upper triangle mirrored): a nearly singular PSD matrix."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    a = (q * np.concatenate([[lowest], np.linspace(1.0, 2.0, n - 1)])) @ q.T
+    return np.triu(a) + np.triu(a, 1).T
+
+
+@pytest.fixture(params=["mkl", "torch_fallback", "scipy_evr"])
+def driver(request, monkeypatch):
+    if request.param == "scipy_evr":
+        monkeypatch.setattr(linalg, "_MKL_FROM", 10 ** 9)
+    else:
+        monkeypatch.setattr(linalg, "_MKL_FROM", 1)
+        if request.param == "torch_fallback":
+            monkeypatch.setattr(linalg, "_mkl_dsyevd", lambda: None)
+        elif linalg._mkl_dsyevd() is None:
+            pytest.skip("torch's CPU library exports no dsyevd_ (not an MKL build)")
+    monkeypatch.setattr(_validate, "_SYMMETRY_TILE", 16)  # ragged tiles, many of them
+    return request.param
+
+
+@pytest.mark.parametrize("n", (1, 2, 37, 130))
+def test_lambda_min_drivers_match_full_eigendecomposition(driver, n):
+    a = spectrum_matrix(n, seed=1000 + n)
+    reference = np.linalg.eigh(a)[0]
+    assert abs(lambda_min(a) - reference[0]) <= SOLVER_RTOL * abs(reference).max()
+    assert np.array_equal(a, spectrum_matrix(n, seed=1000 + n))  # the input is not overwritten
+
+
+def test_lambda_min_drivers_reject_asymmetry_and_non_finite_entries(driver):
+    a = spectrum_matrix(40, seed=1)
+    for i, j, value in ((30, 2, a[30, 2] + 1e-6), (3, 35, np.nan), (35, 3, np.inf), (20, 20, -np.inf)):
+        bad = a.copy()
+        bad[i, j] = value
+        with pytest.raises(InvalidArgument, match=r"^a must be (symmetric|finite)"):
+            lambda_min(bad)
+
+
+@pytest.mark.parametrize("tile", (1, 7, 64))
+def test_symmetry_error_is_the_dense_formula(monkeypatch, tile):
+    monkeypatch.setattr(_validate, "_SYMMETRY_TILE", tile)
+    rng = np.random.default_rng(1001)
+    a = rng.standard_normal((23, 23))
+    # the scale max|A| is taken on the tiles on and above the diagonal: between max|triu(A)| and max|A|
+    difference = np.max(np.abs(a - a.T))
+    copy = np.zeros_like(a)
+    error = _validate.symmetry_error(a, "a", copy)
+    assert difference / np.max(np.abs(a)) <= error <= difference / np.max(np.abs(np.triu(a)))
+    np.testing.assert_array_equal(np.triu(copy), np.triu(a))  # the triangle the solver reads
+
+
+def test_read_only_input_is_read_in_place(recwarn):
+    a = spectrum_matrix(20, seed=2)
+    a.flags.writeable = False
+    assert lambda_min(a) == pytest.approx(1e-9, abs=1e-12)
+    assert psd_sqrt(a).shape == (20, 20)
+    assert not recwarn.list

@@ -127,7 +127,7 @@ def test_max_memory_gives_the_same_symmetric_matrix(method, spare):
 
 def test_max_memory_too_small_says_how_much_is_needed():
     needed = RESIDENT_BYTES["structured"] + 16
-    with pytest.raises(InvalidArgument, match=f"^max_memory must be at least {needed} bytes"):
+    with pytest.raises(InvalidArgument, match=rf"^max_memory must be at least \d+ KiB \({needed} bytes\)"):
         empirical_ntk(ReLUNet((10, 40, 3, 40, 1)), data(10), max_memory=needed - 1)
 
 
@@ -222,3 +222,115 @@ def test_jacobian_validates_its_arguments():
         jacobian(ReLUNet((6, 5, 1)), np.ones((3, 2)))
     with pytest.raises(InvalidArgument, match="net"):
         jacobian(None, np.ones((3, 6)))
+
+
+# ---- the engineer's API (issue 18, item 7): cross-kernels, devices, memory estimates, read-only inputs ----
+import re  # noqa: E402
+import warnings  # noqa: E402
+
+import torch  # noqa: E402
+
+from ntkcheck import _validate  # noqa: E402
+from ntkcheck.limiting import limiting_ntk  # noqa: E402
+
+CROSS_ROWS = (7, 5)
+
+
+@pytest.mark.parametrize("method", ["structured", "autograd"])
+@pytest.mark.parametrize("per_layer", [False, True])
+@pytest.mark.parametrize("block_size", [None, 2, 3 * N_SAMPLES])
+def test_cross_kernel_is_the_block_of_the_stacked_square_case(method, per_layer, block_size):
+    net = ReLUNet((6, 20, 15, 1), seed=3)
+    X1, X2 = data(6, n=CROSS_ROWS[0], seed=11), data(6, n=CROSS_ROWS[1], seed=12)
+    square = empirical_ntk(net, np.vstack([X1, X2]), method=method, per_layer=per_layer)
+    cross = empirical_ntk(net, X1, X2, method=method, per_layer=per_layer, block_size=block_size)
+    assert_close(cross, square[..., :CROSS_ROWS[0], CROSS_ROWS[0]:], ROUNDING_RTOL, "cross block")
+    assert_close(empirical_ntk(net, X2, X1, method=method, per_layer=per_layer),
+                 np.swapaxes(cross, -1, -2), ROUNDING_RTOL, "K(X2, X1) = K(X1, X2)^T")
+
+
+def test_cross_kernel_with_itself_is_the_square_case_and_old_positional_method_still_works():
+    net, X = ReLUNet((6, 20, 1), seed=4), data(6)
+    np.testing.assert_array_equal(empirical_ntk(net, X, X.copy()), empirical_ntk(net, X))
+    np.testing.assert_array_equal(empirical_ntk(net, X, "autograd"), empirical_ntk(net, X, method="autograd"))
+
+
+def test_cross_kernel_bad_input_names_x2():
+    with pytest.raises(InvalidArgument, match=r"^X2 must have 6 columns"):
+        empirical_ntk(ReLUNet((6, 20, 1)), data(6, n=4), np.ones((3, 5)))
+
+
+@pytest.mark.parametrize("device", ["cpu", torch.device("cpu"), "CPU".lower()])
+def test_device_accepts_strings_and_torch_devices(device):
+    net = ReLUNet((6, 20, 1), device=device)
+    assert net.device == "cpu" and net.weights[0].device.type == "cpu"
+
+
+@pytest.mark.parametrize("device, pattern", [
+    ("tpu", r"^device must be 'cpu', 'cuda', 'cuda:N' or a torch.device, got 'tpu'"),
+    (3, r"^device must be 'cpu', 'cuda', 'cuda:N' or a torch.device, got 3"),
+    ("meta", r"^device must be a CPU or CUDA device"),
+    ("cuda:x", r"^device must be"),
+])
+def test_bad_device_names_the_argument(device, pattern):
+    with pytest.raises(InvalidArgument, match=pattern):
+        ReLUNet((6, 20, 1), device=device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", torch.device("cuda", 1)])
+def test_cuda_without_cuda_is_a_clear_error(device):
+    with pytest.raises(InvalidArgument, match=r"^device .* torch.cuda.is_available\(\) is False"):
+        ReLUNet((6, 20, 1), device=device)
+
+
+def test_cuda_index_beyond_the_device_count_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert _validate.as_device("cuda:1") == "cuda:1" and _validate.as_device(torch.device("cuda")) == "cuda"
+    with pytest.raises(InvalidArgument, match=r"^device 'cuda:2' does not exist: torch.cuda.device_count\(\) is 2"):
+        _validate.as_device("cuda:2")
+
+
+def test_an_output_that_cannot_fit_is_refused_before_any_allocation():
+    """N = 2 * 10^6: the (N, N) output alone would take 29 TiB; the error comes at once (no forward pass),
+    in GiB, naming the fix."""
+    X = np.zeros((2_000_000, 2))
+    with pytest.raises(InvalidArgument, match=r"need \d+\.\d GiB, but only .* available on cpu; use fewer samples"):
+        empirical_ntk(ReLUNet((2, 4, 1)), X)
+    with pytest.raises(InvalidArgument, match=r"limiting_ntk\(X\[rows\], depth, X2=X\)"):
+        limiting_ntk(X, 2)
+
+
+@pytest.mark.parametrize("kwargs, fix", [
+    ({}, r"pass max_memory= \(bytes, e.g. \d+\) or a smaller block_size="),
+    ({"per_layer": True}, r"use per_layer=False"),
+    ({"method": "autograd"}, r"use method='structured'"),
+])
+def test_memory_errors_name_the_option_that_fixes_them(monkeypatch, kwargs, fix):
+    net, X = ReLUNet((6, 64, 64, 1)), data(6, n=200)
+    # the output, F_0..F_2 and B_1..B_3, and backward()'s boolean mask (one byte per entry of the widest layer)
+    output, factors = 8 * 200 * 200, 8 * 200 * (6 + 64 + 64 + 64 + 64 + 1) + 200 * 64
+    budget = output + factors + 1000 if not kwargs else output + 100  # the tiles (or the rest) do not fit
+    reference = empirical_ntk(net, X)
+    monkeypatch.setattr(_validate, "available_bytes", lambda device="cpu": budget)
+    with pytest.raises(InvalidArgument, match=fix) as error:
+        empirical_ntk(net, X, **kwargs)
+    if not kwargs:  # the suggested fix works within the same budget's reach
+        suggested = int(re.search(r"e\.g\. (\d+)", str(error.value)).group(1))
+        monkeypatch.setattr(_validate, "available_bytes", lambda device="cpu": suggested)
+        assert_close(empirical_ntk(net, X, max_memory=suggested), reference,
+                     ROUNDING_RTOL, "tiled by the suggested max_memory")
+
+
+def test_read_only_inputs_are_copied_without_a_warning():
+    X = data(6)
+    X.flags.writeable = False
+    net = ReLUNet((6, 20, 15, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        K = empirical_ntk(net, X, X[:3])
+        outputs = net.outputs(X)
+        limiting = limiting_ntk(X, 3, X2=X[:3])
+    assert K.shape == (N_SAMPLES, 3) and outputs.shape == (N_SAMPLES,) and limiting.shape == (N_SAMPLES, 3)
+    assert not X.flags.writeable
