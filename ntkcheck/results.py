@@ -174,7 +174,8 @@ def load_results(path) -> dict:
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) else ""
+        # at the end of the text, or a string that never closes: the file stops early
+        hint = " (truncated?)" if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated") else ""
         raise InvalidArgument(f"claims JSON {name} is not valid JSON{hint}: {exc.msg} at line {exc.lineno} "
                               f"column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:
