@@ -17,7 +17,7 @@ except ImportError:  # reported by pytest_configure below
 
 # What `pip install -e ".[test]"` brings (import names). Without it, collection would stop with one
 # ModuleNotFoundError per test module and the claims would lack the ntkcheck plugin's `claim` fixture.
-REQUIRED_MODULES = ("numpy", "scipy", "torch", "hypothesis", "matplotlib", "yaml")
+REQUIRED_MODULES = ("numpy", "scipy", "torch", "threadpoolctl", "hypothesis", "matplotlib", "yaml")
 
 
 def pytest_configure(config):

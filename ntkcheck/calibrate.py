@@ -349,14 +349,11 @@ def _run_xdist(args, workers: str) -> tuple[dict, float]:
 
 
 def _worker_environment(workers: str) -> dict:
-    """The environment of the pytest run: with several xdist workers, one BLAS/OpenMP thread each (unless the
-    caller chose), since workers x threads above the core count makes torch's and OpenBLAS's spinning threads
-    wait on each other (measured: 39 s per seed against 12 s at smoke, 2 workers on 2 cores)."""
-    env = dict(os.environ)
-    if workers != "0":
-        env.setdefault("OMP_NUM_THREADS", "1")
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    return env
+    """The environment of the pytest run, unchanged: the plugin sets one BLAS/OpenMP thread per test process
+    itself (--claims-threads, ntkcheck/threads.py), since workers x threads above the core count makes torch's
+    and OpenBLAS's spinning threads wait on each other (measured: 39 s per seed against 12 s at smoke, 2
+    workers on 2 cores, before the plugin set it)."""
+    return dict(os.environ)
 
 
 def _stored(path) -> tuple[dict, None]:

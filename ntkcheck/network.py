@@ -54,7 +54,8 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     has several threads, torch's own BLAS is used: numpy's BLAS threads and torch's OpenMP threads
     spin-wait against each other, which made the structured NTK of (100, 512, 512, 1), N = 256,
     4-5x slower at the default 2 threads of a 2-core machine (0.039 s against 0.0093 s, one run).
-    Other devices use torch."""
+    A claims run sets one thread per process (``--claims-threads``, ntkcheck/threads.py), so it takes
+    the numpy path. Other devices use torch."""
     if a.device.type != "cpu" or torch.get_num_threads() > 1:
         return a @ b
     return torch.from_numpy(a.numpy() @ b.numpy())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import datetime
+import importlib.util
 import json
 import os
 import re
@@ -19,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntkcheck import profiles, seeding, shards, table
+from ntkcheck import profiles, seeding, shards, table, threads
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.records import BEYOND, PAPER, RECORD_PROPERTY, ErratumStatus, Record, Verdict, run_document
 
 _SETTINGS = pytest.StashKey[dict]()
+_THREADS = pytest.StashKey[threads.ThreadLimits]()
 # Calibration (--claims-seeds): each claim test is collected once per base seed, through an indirect
 # parametrization of the fixture below. The copy's id is appended last, so stripping it gives back the
 # node id of a plain run, from which the seeds derive: copy `t[claims_seed=7]` == `t` under --claims-seed 7.
@@ -65,6 +67,13 @@ def pytest_addoption(parser):
                     help="the title of the claims' paper, for the JSON (key 'title') and the report "
                          "(default: the ini value claims_title)")
     parser.addini("claims_title", default="", help="the title of the claims' paper (see --claims-title)")
+    group.addoption("--claims-threads", default=None, metavar="N",
+                    help=f"BLAS/OpenMP threads of torch, numpy and scipy in each test process (each xdist worker) "
+                         f"of a run that holds claim tests: N >= 1 or '{threads.AUTO}' (the libraries' defaults); "
+                         f"default {threads.DEFAULT_THREADS} (fast on a shared machine, docs/performance.md), or the "
+                         "ini value claims_threads")
+    parser.addini("claims_threads", default=None,
+                  help=f"default of --claims-threads (N >= 1 or '{threads.AUTO}')")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -133,6 +142,12 @@ def pytest_configure(config):
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SETTINGS] = {"profile": profile, "base_seed": base_seed, "seeds": seeds}
     shards.register(config)  # what the run collected: the `collection` key, for `ntkcheck merge`
+    chosen = config.getoption("claims_threads") or config.getini("claims_threads")
+    try:
+        limit = threads.parse_threads(chosen) if chosen else threads.DEFAULT_THREADS
+    except InvalidArgument as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_THREADS] = threads.ThreadLimits(limit)
     if not hasattr(config, "workerinput"):  # an xdist worker only runs tests; the controller reports
         config.pluginmanager.register(ClaimsRecorder(config), "ntkcheck-claims-recorder")
 
@@ -142,6 +157,29 @@ def pytest_generate_tests(metafunc):
     seeds = metafunc.config.stash[_SETTINGS]["seeds"]
     if seeds is not None and BASE_SEED_FIXTURE in metafunc.fixturenames:
         metafunc.parametrize(BASE_SEED_FIXTURE, seeds, indirect=True, ids=calibration_id)
+
+
+def pytest_collection_finish(session):
+    """Limit the thread pools of this process (an xdist worker collects too) once the test modules, and so torch
+    and numpy, are loaded, and only in a run that holds claim tests: a plain test suite of a project that
+    merely has ntkcheck installed keeps the libraries' defaults."""
+    limits = session.config.stash[_THREADS]
+    if not any("claim" in getattr(item, "fixturenames", ()) for item in session.items):
+        limits.threads = None
+    if limits.threads is not None and importlib.util.find_spec("threadpoolctl") is None:
+        pytest.exit("the claims run limits its thread pools with threadpoolctl, a dependency of ntkcheck that is not "
+                    "installed: pip install threadpoolctl (or pass --claims-threads auto)", pytest.ExitCode.USAGE_ERROR)
+    limits.apply()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    item.config.stash[_THREADS].apply()  # ~1 ms: also covers a library loaded since (threadpoolctl sees loaded ones)
+
+
+def pytest_unconfigure(config):
+    if _THREADS in config.stash:
+        config.stash[_THREADS].restore()
 
 
 def pytest_collection_modifyitems(config, items):

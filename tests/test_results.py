@@ -62,6 +62,8 @@ VALID = json.dumps(_document(), indent=1)
 BAD_FILES = {
     "binary": (bytes(range(256)) * 4, "is not UTF-8 text (a binary file?)"),
     "truncated": (VALID[: len(VALID) // 2], "is not valid JSON (truncated?)"),
+    "truncated in a string": (VALID[: VALID.index('"test"') + 3], "is not valid JSON (truncated?)"),
+    "truncated after a key": (VALID[: VALID.index('"test"') + 7], "is not valid JSON (truncated?)"),
     "empty": ("", "is empty"),
     "not an object": ("[1, 2]", "the document must be a JSON object, got array"),
     "no schema_version": ('{"records": []}', "schema_version is missing"),
