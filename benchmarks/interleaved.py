@@ -58,7 +58,7 @@ class Worker:
     def time(self, n: int, depth: int) -> float:
         self.process.stdin.write(f"{n} {depth}\n")
         self.process.stdin.flush()
-        return float(self.process.stdout.readline())
+        return Reported(self.process.stdout.readline())
 
     def close(self):
         self.process.stdin.write("\n")
@@ -66,15 +66,23 @@ class Worker:
         self.process.wait(timeout=60)
 
 
+class Reported(float):
+    """Seconds measured by a worker (its own clock), as opposed to a result to be timed here."""
+
+    @property
+    def seconds(self) -> float:
+        return float(self)
+
+
 def interleave(candidates: dict, rounds: int) -> dict:
-    """Minimum seconds per candidate over ``rounds`` turns; a candidate is a callable returning seconds or None
-    (then it is timed here). One warm-up turn first."""
+    """Minimum seconds per candidate over ``rounds`` turns; a candidate is a callable returning ``Reported``
+    seconds (a worker's) or anything else (then it is timed here). One warm-up turn first."""
     best = {name: float("inf") for name in candidates}
     for turn in range(rounds + 1):
         for name, call in candidates.items():
             start = time.perf_counter()
             reported = call()
-            elapsed = reported if isinstance(reported, float) else time.perf_counter() - start
+            elapsed = reported.seconds if isinstance(reported, Reported) else time.perf_counter() - start
             if turn:
                 best[name] = min(best[name], elapsed)
     return best

@@ -23,7 +23,10 @@ CASES = [
     ("empirical_ntk", 4096, (100, 2048, 2048, 1), 512 * MIB),
     ("empirical_ntk_autograd", 256, (100, 512, 512, 1), None),
     ("limiting_ntk", 4096, 3, None),
+    ("limiting_ntk", 4096, 10, None),
     ("lambda_min", 4000, 3, None),
+    ("torch_eigvalsh", 4000, 3, None),
+    ("scipy_evr_subset", 4000, 3, None),
 ]
 FULL_CASES = [("empirical_ntk", 16384, (100, 4096, 4096, 1), 6 * 2 ** 30)]
 
@@ -51,10 +54,23 @@ def child(routine: str, n: int, shape, max_memory) -> int:
     elif routine == "limiting_ntk":
         X = nc.sample_data("sphere", n=n, d=100, seed=0)
         run = lambda: nc.limiting_ntk(X, shape)  # noqa: E731
-    else:
+    else:  # lambda_min and the solvers it is compared with, on the same K^(3)
+        import scipy.linalg
+        import torch
+
         K = nc.limiting_ntk(nc.sample_data("sphere", n=n, d=50, seed=0), shape)
-        run = lambda: nc.lambda_min(K)  # noqa: E731
+        run = {"lambda_min": lambda: nc.lambda_min(K),
+               "torch_eigvalsh": lambda: torch.linalg.eigvalsh(torch.from_numpy(K)),
+               "scipy_evr_subset": lambda: scipy.linalg.eigh(K, eigvals_only=True, subset_by_index=(0, 0),
+                                                             driver="evr", check_finite=False)}[routine]
     nc.empirical_ntk(nc.ReLUNet((2, 2, 1)), [[1.0, 0.0]])  # load the BLAS libraries and their buffers first
+    import numpy as np
+    import torch
+    from ntkcheck import linalg
+
+    linalg._mkl_lowest_eigenvalue(np.eye(4))  # and the LAPACK drivers (MKL's, torch's, OpenBLAS's)
+    torch.linalg.eigvalsh(torch.eye(4, dtype=torch.float64))
+    nc.lambda_min(np.eye(4))
     before = resident_bytes()
     run()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
