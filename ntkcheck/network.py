@@ -23,7 +23,6 @@ from ntkcheck._validate import (InvalidArgument, as_choice, as_device, as_int_se
                                 as_nonnegative_float, as_positive_float, as_seed)
 
 INITS = ("standard", "he", "lecun")
-DEVICES = ("cpu", "cuda")
 WEIGHT_DISTRIBUTIONS = ("gaussian", "rademacher", "uniform")
 
 
