@@ -3,11 +3,28 @@ ICML 2021), and fast exact NTK Gram matrices.
 
 This module only re-exports the public API of the engine (see the README for an example). The re-exports are lazy
 (PEP 562): the pytest plugin imports this package in every test process and xdist worker, and importing torch
-eagerly would cost each of them ~2 s even when no engine function runs.
+eagerly would cost each of them ~2 s even when no engine function runs. A type checker does not run
+``__getattr__``: it reads the ``TYPE_CHECKING`` imports below, which list the same names (tests/test_typing.py
+keeps the two in step) and cost nothing at run time.
 """
 import importlib
+from typing import TYPE_CHECKING
 
 from ntkcheck._validate import InvalidArgument
+
+if TYPE_CHECKING:  # never executed: the static view of the lazy exports in _EXPORTS
+    from ntkcheck.data import DISTRIBUTIONS, sample_data
+    from ntkcheck.hermite import relu_hermite_coefficient
+    from ntkcheck.limiting import LimitingKernels, arccos_step, limiting_kernels, limiting_ntk
+    from ntkcheck.linalg import (NotPositiveSemidefinite, khatri_rao_gram, khatri_rao_power, lambda_min, psd_sqrt,
+                                 sigma_min)
+    from ntkcheck.lipschitz import (LipschitzEstimate, LipschitzPieces, difference_quotient_lipschitz,
+                                    exact_lipschitz_constant_2d, feature_map_jacobian, jacobian_operator_norms,
+                                    lipschitz_lower_estimate, naive_lipschitz_bound, squared_lipschitz_bound_scale)
+    from ntkcheck.network import ReLUNet
+    from ntkcheck.ntk import empirical_ntk, jacobian
+    from ntkcheck.scales import feature_scale
+    from ntkcheck.training import Trajectory, gradient_descent
 
 _EXPORTS = {
     "DISTRIBUTIONS": "ntkcheck.data",
@@ -44,12 +61,13 @@ __all__ = sorted(["InvalidArgument", *_EXPORTS])
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'ntkcheck' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value  # later look-ups skip this hook
-    return value
+if not TYPE_CHECKING:  # hidden from a type checker, to which a module __getattr__ makes every name valid (Any)
+    def __getattr__(name):
+        if name not in _EXPORTS:
+            raise AttributeError(f"module 'ntkcheck' has no attribute {name!r}")
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later look-ups skip this hook
+        return value
 
 
 def __dir__():

@@ -62,7 +62,7 @@ def _as_weights(weights, k) -> tuple[list[torch.Tensor], int]:
     k = as_int(k, "k", minimum=1)
     if k > len(weights):
         raise InvalidArgument(f"k must be <= the number of layers ({len(weights)}), got {k}")
-    tensors = []
+    tensors: list[torch.Tensor] = []
     for i, w in enumerate(weights[:k]):
         matrix = torch.from_numpy(as_matrix(w, f"weights[{i}]"))
         if i and matrix.shape[0] != tensors[-1].shape[1]:
@@ -209,7 +209,7 @@ def lipschitz_lower_estimate(weights, k, *, starts: int = 16, steps: int = 8, se
     d = weights[0].shape[0]
     draws = torch.randn(candidates * starts, d, generator=generator, dtype=torch.float64)
     norms = _op_norms(_jacobians(weights, draws))
-    best_value, best_z = -1.0, None
+    best_value, best_z = -1.0, draws[0]  # replaced at the first start: a norm is >= 0
     for z in draws[torch.argsort(norms, descending=True)[:starts]]:
         z = z / torch.linalg.vector_norm(z)
         for step in range(steps if d > 1 else 0):

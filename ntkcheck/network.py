@@ -172,7 +172,7 @@ class ReLUNet:
     bias_params (v_1..v_L), bias_scales (c_0..c_{L-1}) and biases (b_1..b_L); all three are None without.
     """
 
-    def __init__(self, widths, init: str = "he", betas=None, seed: int = 0, device: str = "cpu", *,
+    def __init__(self, widths, init: str = "he", betas=None, seed: int = 0, device: str | torch.device = "cpu", *,
                  bias_std=0.0, weight_distribution: str = "gaussian"):
         widths = as_int_sequence(widths, "widths", minimum=1, min_length=2)
         if widths[-1] != 1:
@@ -190,11 +190,11 @@ class ReLUNet:
             params = [_draw(generator, (n_out,), beta, weight_distribution) for beta, n_out in zip(betas, widths[1:])]
             scales = bias_scales(widths, betas, bias_std)
         self._adopt(weights, betas, device, params, scales)
-        self.bias_std = bias_std
-        self.weight_distribution = weight_distribution
+        self.bias_std: tuple[float, ...] | None = bias_std  # None: a net from_weights (its biases are given)
+        self.weight_distribution: str | None = weight_distribution
 
     @classmethod
-    def from_weights(cls, weights, device: str = "cpu", biases=None) -> "ReLUNet":
+    def from_weights(cls, weights, device: str | torch.device = "cpu", biases=None) -> "ReLUNet":
         """A net with the given W_1..W_L (arrays or tensors, W_l of shape (n_{l-1}, n_l), n_L = 1) and,
         optionally, biases b_1..b_L (vectors of n_l entries); the bias parameters are then the b_l
         themselves (v_l = b_l, c_{l-1} = 1)."""

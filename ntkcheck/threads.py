@@ -38,7 +38,7 @@ class ThreadLimits:
 
     def __init__(self, threads: int | None):
         self.threads = threads
-        self._applied = []  # threadpoolctl's records, one per apply: each knows the limits it replaced
+        self._applied: list = []  # threadpoolctl's records, one per apply: each knows the limits it replaced
         self._torch_threads = None
 
     def apply(self) -> None:
