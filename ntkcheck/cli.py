@@ -77,6 +77,23 @@ def _verify(args) -> int:
 
 
 VERIFY_NEEDS = ("pytest", "hypothesis", "matplotlib")  # the extra [claims]
+# command -> (optional packages it needs, the extra that installs them); checked before the command does any work,
+# so that a missing one is one line, not a traceback after a whole sweep (verify checks its own, above)
+NEEDS = {"figure2": (("matplotlib",), "plots"), "report": (("matplotlib",), "plots")}
+
+
+def check_needs(name: str) -> None:
+    """A UsageError naming the command, the first optional package it needs that does not import, and the pip
+    command that installs it. Imports them (matplotlib: ~0.1 s), so that a broken install is caught too."""
+    packages, extra = NEEDS.get(name, ((), None))
+    for package in packages:
+        try:
+            importlib.import_module(package)
+        except ImportError as exc:
+            why = (f"not installed in {sys.executable}" if isinstance(exc, ModuleNotFoundError)
+                   and exc.name == package else f"it does not import: {exc}")
+            raise UsageError(f"{PROG} {name}: error: needs {package} ({why}): "
+                             f"pip install 'ntkcheck[{extra}]'") from None
 
 
 def _claims_folder(chosen: Path | None) -> Path:
@@ -146,6 +163,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
         args = build_parser(argv).parse_args(argv)
+        check_needs(args.command)
         return args.run(args)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
