@@ -90,20 +90,21 @@ def symmetry_error(array: np.ndarray, name: str, copy_upper_to: np.ndarray | Non
         for j in range(i, n, _SYMMETRY_TILE):
             cols = slice(j, j + _SYMMETRY_TILE)
             block = array[rows, cols]
-            # max|A| over the upper tiles only: a larger entry below shows up in the difference instead.
-            high, low = float(block.max()), float(block.min())
+            if copy_upper_to is not None:  # copied first, so the reductions below read it from cache
+                block = copy_upper_to[rows, cols]
+                np.copyto(block, array[rows, cols])
             difference = scratch[:block.shape[0], :block.shape[1]]
-            np.copyto(difference, array[cols, rows].T)  # the mirror tile, contiguous for what follows
             with np.errstate(invalid="ignore"):  # inf - inf: NaN, reported below as not finite
-                np.subtract(block, difference, out=difference)
+                # the mirror tile read transposed straight into the subtraction (no separate copy pass)
+                np.subtract(array[cols, rows].T, block, out=difference)
+            # max|A| over the upper tiles only: a larger entry below shows up in the difference instead.
             # NaN or inf anywhere propagates into these (inf - inf = NaN), so finiteness costs nothing more.
+            high, low = float(block.max()), float(block.min())
             above, below = float(difference.max()), float(difference.min())
             if not all(map(math.isfinite, (high, low, above, below))):
                 _raise_not_finite(array, name)
             largest = max(largest, high, -low)
             asymmetry = max(asymmetry, above, -below)
-            if copy_upper_to is not None:
-                copy_upper_to[rows, cols] = block
     return asymmetry / max(largest, np.finfo(float).tiny)
 
 
