@@ -58,6 +58,17 @@ def test_a_plotting_command_without_matplotlib_is_one_line_before_any_work(capsy
     assert not out_dir.exists()
 
 
+def test_verify_without_matplotlib_runs_no_pytest(capsys, monkeypatch, tmp_path, without_matplotlib):
+    """verify builds a report at the end: it names its own extra ([claims]) before starting pytest."""
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pytest was started before the check")
+
+    monkeypatch.setattr(cli.subprocess, "call", forbidden)
+    status, out, err = _run(capsys, "verify", "--out", tmp_path / "out")
+    _one_line_error(status, out, err, "ntkcheck verify: error:", "needs matplotlib", "pip install 'ntkcheck[claims]'")
+    assert not (tmp_path / "out").exists()
+
+
 def test_help_needs_no_matplotlib(capsys, without_matplotlib):
     assert _run(capsys, "figure2", "--help")[0] == 0 and _run(capsys, "report", "--help")[0] == 0
 
