@@ -62,7 +62,7 @@ def test_status_follows_premises_and_drift(tool):
     assert tool.status(inside, "PASS") == "holds"
     unsettled = copy.deepcopy(inside)
     unsettled["drifts"]["N-point factor"] = (0.16, 0.07, 0.25)
-    assert tool.status(unsettled, "PASS").startswith("holds (lower side")
+    assert tool.status(unsettled, "PASS").startswith("holds (lower side of Theta); drift not inside")
     outside = copy.deepcopy(inside)
     outside["premises"]["(21)"] = False
     assert tool.status(outside, "PASS") == "finding outside premises"

@@ -16,8 +16,8 @@ Where each column comes from:
   * the shape (d/N, the wide layer's n_k/N and position, the layers before and after it): the widths of the cell in
     ``REGIME_CELLS`` of the claims module at each N of the record (imported; ``?`` where the cell is not there);
   * the status: "holds" (inside the premises, PASS, the drift with the N-point factor within +-DRIFT_TOL),
-    "holds, constant not settled" (inside the premises, PASS, that drift interval not inside +-DRIFT_TOL: a finding
-    of the finite window, not a check), "finding outside premises" (a premise fails: the decay (21) predicts, or a
+    "holds (lower side of Theta); drift not inside +-0.15" (inside the premises, PASS, that drift interval not inside
+    +-DRIFT_TOL: the constant has not settled in the finite window, a finding, not a check), "finding outside premises" (a premise fails: the decay (21) predicts, or a
     counterfactual without a wide layer), "erratum" (an ERRATUM record), "FAIL" (a failed check inside the
     premises: an erratum candidate).
 """
@@ -132,7 +132,7 @@ def status(parsed: dict, verdict: str) -> str:
     drift = parsed["drifts"].get("N-point factor")
     if drift is not None and -DRIFT_TOL <= drift[1] and drift[2] <= DRIFT_TOL:
         return "holds"
-    return "holds (lower side of Theta); constant not settled at these N (finding)"
+    return f"holds (lower side of Theta); drift not inside +-{DRIFT_TOL:g} at these N (finding)"
 
 
 def regime_records(claims: dict) -> list[dict]:
