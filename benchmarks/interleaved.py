@@ -31,6 +31,10 @@ def parse(argv):
     parser.add_argument("--nt", default=None, help="python of a venv with neural-tangents 0.6.5 (kernel_fn rows)")
     parser.add_argument("--groups", default="gemm,ntk,limiting,lambda_min")
     parser.add_argument("--no-pin", action="store_true", help="do not pin a one-thread run to one core")
+    parser.add_argument("--settle", type=float, default=None,
+                        help="seconds of sleep before each call (default 0.3 with more than one thread: OpenMP and "
+                             "OpenBLAS workers spin for ~200 ms after a parallel region and would slow whichever "
+                             "candidate comes next; 0 with one thread)")
     return parser.parse_args(argv)
 
 
@@ -74,12 +78,17 @@ class Reported(float):
         return float(self)
 
 
+SETTLE = 0.0
+
+
 def interleave(candidates: dict, rounds: int) -> dict:
     """Minimum seconds per candidate over ``rounds`` turns; a candidate is a callable returning ``Reported``
-    seconds (a worker's) or anything else (then it is timed here). One warm-up turn first."""
+    seconds (a worker's) or anything else (then it is timed here). One warm-up turn first; ``SETTLE`` seconds
+    of sleep before each call, so that the previous candidate's spinning thread pools are idle."""
     best = {name: float("inf") for name in candidates}
     for turn in range(rounds + 1):
         for name, call in candidates.items():
+            time.sleep(SETTLE)
             start = time.perf_counter()
             reported = call()
             elapsed = reported.seconds if isinstance(reported, Reported) else time.perf_counter() - start
@@ -89,7 +98,9 @@ def interleave(candidates: dict, rounds: int) -> dict:
 
 
 def main(argv) -> None:
+    global SETTLE
     args = parse(argv)
+    SETTLE = args.settle if args.settle is not None else (0.3 if args.threads > 1 else 0.0)
     reexec_with_threads(args.threads)
     if args.threads == 1 and not args.no_pin:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -159,6 +170,7 @@ def main(argv) -> None:
     cores = os.sched_getaffinity(0)
     print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; threads {args.threads}"
           f"{' (pinned to core ' + str(min(cores)) + ')' if len(cores) == 1 else ''}; rounds {args.rounds}; "
+          f"settle {SETTLE:g} s; "
           f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (on {os.cpu_count()} cores); "
           f"numpy {np.__version__}, scipy {scipy.__version__}, torch {torch.__version__}"
           + (f"; neural-tangents {worker.versions['neural_tangents']}, jax/jaxlib {worker.versions['jax']}/"

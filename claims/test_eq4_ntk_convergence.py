@@ -210,9 +210,9 @@ def _check_eq16(claim, depth):
 
 
 @pytest.mark.erratum("(16) and the sentence before it print prod_{l=1}^{L} 2/n_l, twice the normalization of (4) "
-                     "since n_L = 1: measured lambda_min ratio to lambda_min(K^(L)) in [1.82, 2.12] (L = 2) and "
-                     "[1.70, 2.13] (L = 3), N = 16, n = 1024, 24 trials (full profile), outside [1/2, 3/2]; with "
-                     "prod_{l=1}^{L-1} it is in [0.88, 1.25] for L = 2, 3, 4")
+                     "since n_L = 1: the lambda_min ratio to lambda_min(K^(L)) is then near 2 (N = 16, n = "
+                     "EQ16_WIDTH), outside [1/2, 3/2] (the record gives the measured range); with prod_{l=1}^{L-1} "
+                     "it is inside (test_eq16_lambda_min_in_half_three_halves_with_normalization_of_eq4)")
 @pytest.mark.parametrize("depth", (2, 3))
 def test_eq16_as_printed(claim, depth):
     """(16) as printed, with prod_{l=1}^{L} 2/n_l."""

@@ -62,6 +62,13 @@ C_1 = 0.5 - 1 / (2 * math.pi)  # E_X ||f~_1||^2 / ||W_1||_F^2 for Gaussian data 
 # N^-0.7, -1.6, -2.5), so the smallest N decides; a factor of 3 leaves room for the tail of the largest deficit
 # (0.03-0.068 across seeds for k = 1, r = 2).
 OFFDIAG_LO = {0: {2: 0.85, 3: 0.99, 4: 0.999}, 1: {2: 0.8, 3: 0.975, 4: 0.9985}, 2: {2: 0.45, 3: 0.88, 4: 0.98}}
+# k = 2 has a heavy lower tail at N = 64 that the 6 seeds above missed. Re-measured on tuning seeds 1000-1099 (full
+# profile, 10 nets per N, 1000 nets at N = 64 per r): smallest factor 0.708, 0.857, 0.956 for r = 2, 3, 4 against
+# medians 0.847, 0.980, 0.998; below the edges 0/1000, 1/1000 and 5/1000 nets (1 and 5 of the 100 seeds failed
+# the every-draw rule). Lemma 5.5 is a "with probability (33)" statement, so at k = 2 the band is checked as one:
+# coverage 0.99 (FAIL when the data reject P(factor in band) >= 0.99; at 30 draws that takes >= 3 outside, a
+# false-fail chance ~5e-4 per seed at the measured rate 0.5%), the edges unchanged.
+OFFDIAG_COVERAGE = {0: 1.0, 1: 1.0, 2: 0.99}
 # Theta: no drift in N, |slope| <= 0.15 (Issue 14: half of a missing sqrt(N)).
 DRIFT_TOL = 0.15
 # Mean norm at its value: the sample mean of N i.i.d. rows has relative sd spread / sqrt(N) <= 0.19 / sqrt(96) =
@@ -137,10 +144,12 @@ def test_offdiagonal_factor(claim, k, r):
     ns, trials = _grid(claim, k), claim.pick(TRIALS if k < 2 else TRIALS_K2)
     factor = np.array([[_offdiagonal(_centred(claim, k, n, t)[0], r) for t in range(trials)] for n in ns])
     lo = OFFDIAG_LO[k][r]
-    claim.record(checks.band({"N": ns}, factor, band=(lo, 1.0), drift_tol=DRIFT_TOL,
+    coverage = OFFDIAG_COVERAGE[k]
+    claim.record(checks.band({"N": ns}, factor, band=(lo, 1.0), drift_tol=DRIFT_TOL, coverage=coverage,
                              name=f"k={k}, r={r}: lambda_min((F~ F~^T)^(o r)) / min_i ||f~_i||^(2r) in [{lo:g}, 1] "
-                                  f"(limit 1), d = n_l = 2N",
-                             reason="OFFDIAG_LO: 1 - 3 x the largest deficit on tuning seeds; DRIFT_TOL: Theta"))
+                                  f"(limit 1){' w.p. >= %g' % coverage if coverage < 1 else ''}, d = n_l = 2N",
+                             reason="OFFDIAG_LO: 1 - 3 x the largest deficit on tuning seeds; OFFDIAG_COVERAGE: "
+                                    "k = 2 tail on tuning seeds 1000-1099; DRIFT_TOL: Theta"))
 
 
 @pytest.mark.parametrize("k", sorted(GRIDS))

@@ -395,9 +395,9 @@ def test_proof_sketch_khatri_rao_step_with_sqrt_G(claim):
 
 @pytest.mark.erratum("proof of Thm 3.2: 'bound lambda_min(G^(l)) in terms of lambda_min((G^(l-1))^{*r} "
                      "((G^(l-1))^{*r})^T)': with the Khatri-Rao power of G^(l-1) itself (Lemma 5.3's form, row norms "
-                     "||G_i||) the bound fails, lhs/rhs down to 0.0018 (Gaussian, N = 16, d = 1024, r = 1; ~1/d: "
+                     "||G_i||) the bound fails, lhs/rhs down to ~1/d (Gaussian, N = 16, d = 1024, r = 1: "
                      "the printed object has degree 2r in the data scale, no power of G_ii fixes it); with "
-                     "sqrt(G^(l-1)) it holds (lhs/rhs >= 1.46). A typo: the proof goes through with sqrt(G)")
+                     "sqrt(G^(l-1)) it holds (the records give lhs/rhs). A typo: the proof goes through with sqrt(G)")
 def test_proof_sketch_khatri_rao_step_as_printed(claim):
     """Proof sketch as printed: the Khatri-Rao power of G^(l-1), completed as in Lemma 5.3."""
     lhs, rhs = _khatri_rao_step(claim, printed=True)

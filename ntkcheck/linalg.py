@@ -53,7 +53,7 @@ def lambda_min(a, *, psd: bool = False) -> float:
                                         check_finite=False)[0])
     else:
         work = np.empty_like(a, order="C")
-        _check_symmetric(a, work)  # fills the upper triangle (row-major) = the lower one column-major
+        _check_symmetric(a, work)  # fills the lower triangle (row-major) = the upper one column-major
         value = _mkl_lowest_eigenvalue(work)
     if psd and value < -_rounding_floor(a):
         raise NotPositiveSemidefinite(
@@ -66,8 +66,8 @@ def lambda_min(a, *, psd: bool = False) -> float:
 _MKL_FROM = 1024
 
 
-def _check_symmetric(a: np.ndarray, copy_upper_to: np.ndarray | None) -> None:
-    asym = symmetry_error(a, "a", copy_upper_to)
+def _check_symmetric(a: np.ndarray, copy_lower_to: np.ndarray | None) -> None:
+    asym = symmetry_error(a, "a", copy_lower_to)
     if asym > ASYMMETRY_TOLERANCE:
         raise InvalidArgument(f"a must be symmetric, got relative asymmetry {asym:.3g}")
 
@@ -91,25 +91,26 @@ def _mkl_dsyevd():
 
 
 def _mkl_lowest_eigenvalue(work: np.ndarray) -> float:
-    """The lowest eigenvalue of the symmetric matrix whose upper triangle (row-major) ``work`` holds; destroys it.
+    """The lowest eigenvalue of the symmetric matrix whose lower triangle (row-major) ``work`` holds; destroys it.
 
-    Row-major upper = column-major lower, so LAPACK is told uplo = "L" on the same buffer (no transpose copy)."""
+    Row-major lower = column-major upper, so LAPACK is told uplo = "U" on the same buffer (no transpose copy;
+    MKL's dsytrd on "U" was 1.99 s against 2.28 s on "L" at N = 4000, one thread, interleaved)."""
     routine = _mkl_dsyevd()
     n = work.shape[0]
     if routine is None or n > np.iinfo(np.int32).max // max(n, 1):
         import torch
 
-        return float(torch.linalg.eigvalsh(torch.from_numpy(work), UPLO="U")[0])
+        return float(torch.linalg.eigvalsh(torch.from_numpy(work), UPLO="L")[0])
     c_int, c_double = ctypes.c_int, ctypes.c_double
     size, info = c_int(n), c_int(0)
     values = np.empty(n)
     query, iquery = c_double(0.0), c_int(0)
     as_double = lambda array: array.ctypes.data_as(ctypes.POINTER(c_double))  # noqa: E731
     minus_one = c_int(-1)
-    routine(b"N", b"L", size, as_double(work), size, as_double(values), query, minus_one, iquery, minus_one, info)
+    routine(b"N", b"U", size, as_double(work), size, as_double(values), query, minus_one, iquery, minus_one, info)
     lwork, liwork = c_int(max(int(query.value), 2 * n + 1)), c_int(max(iquery.value, 1))
     workspace, iworkspace = np.empty(lwork.value), np.empty(liwork.value, dtype=np.int32)
-    routine(b"N", b"L", size, as_double(work), size, as_double(values), as_double(workspace), lwork,
+    routine(b"N", b"U", size, as_double(work), size, as_double(values), as_double(workspace), lwork,
             iworkspace.ctypes.data_as(ctypes.POINTER(c_int)), liwork, info)
     if info.value != 0:  # < 0: a bad argument (a bug here); > 0: dsterf did not converge
         raise RuntimeError(f"LAPACK dsyevd failed with info = {info.value} (N = {n})")
