@@ -27,7 +27,7 @@ NARROW = 32  # the other hidden widths, < N: >> log2 N (no exponential bottlenec
 # point whose ReLUs all died during training (a zero row of J), at 24 and 32 none of 90 did
 WIDE_FACTOR = 8  # the wide layer has 8N neurons, as in Figure 2 (right)
 POSITIONS = {"first": (None, NARROW, NARROW), "middle": (NARROW, None, NARROW), "last": (NARROW, NARROW, None)}
-NO_WIDE = (N_POINTS // 2, N_POINTS // 2)  # counterfactual: every hidden width N/2, P = 1368 >> N
+NO_WIDE = (N_POINTS // 2, N_POINTS // 2)  # counterfactual: every hidden width N/2, P = 792 >> N
 TINY = (3,)  # negative control: widths (D, 3, 1), P = 24 + 3 = 27 < N (one hidden layer: no dead-network stalls)
 TRIALS = {"smoke": 2, "full": 8, "paper": 32}  # independent (data, labels, init) draws per architecture (paper: 4x,
 # the detectable failure rate of the fits 0.19 -> 0.05)

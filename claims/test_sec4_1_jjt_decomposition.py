@@ -96,8 +96,8 @@ def test_decomposition_holds_with_all_ones_last_vector(claim):
 
 
 @pytest.mark.erratum("Section 4.1 prints B_L = (1/sqrt N) 1_N; then the W_L term is (1/N) F_{L-1} F_{L-1}^T, "
-                     "but autograd gives F_{L-1} F_{L-1}^T (N = 24: that term is off by the factor 24; stacked terms "
-                     "off by rel Frobenius 0.90 at smoke, 0.78 at full); the identity holds with B_L = 1_N")
+                     "but autograd gives F_{L-1} F_{L-1}^T (N = 24: that term is off by the factor 24; the record "
+                     "carries the stacked terms' relative Frobenius error); the identity holds with B_L = 1_N")
 def test_decomposition_as_printed_with_last_vector_one_over_sqrt_n(claim):
     claim.record(_decomposition_check(
         claim, 1.0 / np.sqrt(N_POINTS),
