@@ -28,13 +28,13 @@ from pathlib import Path
 
 from ntkcheck._validate import InvalidArgument
 from ntkcheck.plugin import split_copy_id
-from ntkcheck.records import Verdict
+from ntkcheck.records import Verdict, summary_by_section
 from ntkcheck.results import load_results, validate
 
 # Keys that differ from shard to shard by design, and are joined below; every other top-level key
 # (profile, base_seed, versions, schema_version, an optional title, ...) must be the same in every part.
-PER_SHARD_KEYS = ("started", "machine", "summary", "tests", "records", "base_seeds", "collection",
-                  "merged_from")
+PER_SHARD_KEYS = ("started", "machine", "summary", "summary_by_section", "tests", "records", "base_seeds",
+                  "collection", "merged_from")
 _SHOWN = 3  # node ids quoted in an error line
 
 
@@ -153,6 +153,9 @@ def merge_documents(parts: list[tuple[str, dict]]) -> dict:
         "collection": {"collected": collected, "deselected": deselected, "split": None},
         "merged_from": [entry for name, d in parts for entry in _provenance(name, d)],
     })
+    by_section = summary_by_section(records)
+    if by_section is not None:
+        merged["summary_by_section"] = by_section
     if first.get("base_seeds"):
         merged["base_seeds"] = sorted({s for _, d in parts for s in d["base_seeds"]})
     return validate(merged, "the merged document")

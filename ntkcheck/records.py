@@ -159,8 +159,19 @@ def run_document(records, *, profile: str, base_seed: int, started: str, tests: 
     document = {"schema_version": SCHEMA_VERSION, "started": started, "profile": profile,
                 "base_seed": base_seed, **environment(), "summary": counts,
                 "tests": jsonable(tests), "records": [r.to_dict() for r in ordered]}
-    if any(r.section == BEYOND for r in ordered):  # optional key: the counts of each section apart
-        document["summary_by_section"] = {
-            section: {v.value: sum(r.verdict is v and r.section == section for r in ordered) for v in Verdict}
-            for section in (PAPER, BEYOND)}
+    by_section = summary_by_section([r.to_dict() for r in ordered])
+    if by_section is not None:
+        document["summary_by_section"] = by_section
     return document
+
+
+def summary_by_section(records: list[dict]) -> dict | None:
+    """The optional ``summary_by_section`` key of a document: verdict counts of the paper's records and of the
+    beyond-the-paper ones apart, from record dicts (a record without ``section`` is the paper's); None when no
+    record is beyond the paper (the key is then left out)."""
+    sections = [r.get("section", PAPER) for r in records]
+    if BEYOND not in sections:
+        return None
+    return {section: {v.value: sum(r["verdict"] == v.value and s == section for r, s in zip(records, sections))
+                      for v in Verdict}
+            for section in (PAPER, BEYOND)}
