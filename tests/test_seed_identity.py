@@ -2,6 +2,7 @@
 folders and packages, and one claim file run from two rootdirs (and as a copied package of another name)
 gives the same records."""
 import json
+import sys
 
 import pytest
 
@@ -66,8 +67,12 @@ def test_one_file_two_rootdirs_same_records(pytester):
     assert len({seed for _, seed, _ in _numbers(from_parent)}) == 2
 
 
-def test_repository_and_installed_package_names_same_records(pytester):
+def test_repository_and_installed_package_names_same_records(pytester, monkeypatch):
     """The repository's claims/ package and the wheel's ntkcheck_claims (same files, another name and place)."""
+    # In-process runs share sys.modules: this session may have imported the repository's own `claims` package,
+    # which pytest 7.4 (the declared floor) then takes for the temporary one (ModuleNotFoundError claims.test_law).
+    for name in [m for m in sys.modules if m == "claims" or m.startswith("claims.")]:
+        monkeypatch.delitem(sys.modules, name)
     runs = []
     for package in ("claims", "site/ntkcheck_claims"):
         folder = pytester.mkdir(package) if "/" not in package else pytester.mkdir("site") / "ntkcheck_claims"
