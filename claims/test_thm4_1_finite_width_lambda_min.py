@@ -106,6 +106,9 @@ TINY_TRIALS = {"smoke": 3, "full": 10}
 COLLAPSE = 1e-10  # lambda_min / (23) below this is rank deficiency (rounding ~1e-15), not a small constant
 CONTROL_N = {"smoke": (64, 128, 256, 512), "full": (128, 256, 512, 1024)}  # L = 2, d = 16 nets are cheap
 CONTROL_D = 16  # the negative control's fixed input dimension (Figure 2 (right)'s smallest d)
+# Nets per N of the negative control. It first used FAMILY_TRIALS (3 at full): its drift interval then stayed above
+# -0.15 under 3 of the 24 fresh full-profile calibration seeds 2200-2223; 8 at full (the nets are cheap: L = 2).
+CONTROL_TRIALS = {"smoke": 4, "full": 8, "paper": 8}
 LECUN_RTOL = 1e-10  # LeCun = He / sqrt 2 in every layer: Kbar and (23) scale by 2^-(L-1), the ratio is unchanged
 
 
@@ -336,6 +339,10 @@ REGIME_N = {"smoke": (64, 128), "full": (64, 128, 256, 512), "paper": (64, 128, 
 REGIME_TRIALS = {"smoke": 2, "full": 4, "paper": 8}  # at 3 (tuning seed 1000) four Theta cells had drift
 # half-widths 0.12-0.5 (INCONCLUSIVE)
 COLLAPSE_COUNTERFACTUAL = 1e-3  # "collapse" as in the P < N control (~1e-15), far below the families' >= 0.04
+# The counterfactual's floor holds w.h.p., not on every draw: with every n_l = N/4 (16 at N = 64) a point whose ReLUs
+# of one layer are all off has lambda_min = 0, probability ~ N sum_l 2^-n_l ~ 2e-3 per net at N = 64 (the failure term
+# N sum_l exp(-Omega(n_l)) of (21)). Seen once in the 24 fresh full-profile calibration seeds 2200-2223 (seed 2219).
+COUNTERFACTUAL_COVERAGE = 0.99
 
 
 def _regime_widths(cell, n):
@@ -383,7 +390,8 @@ def test_regime_map_of_section_4(claim):
                                                   "predicts the decay (dead points, lambda_min = 0, count as decay)"))
         else:
             floor = BAND_23[0] if kind == "Theta" else COLLAPSE_COUNTERFACTUAL
-            claim.record(checks.inequality(ratios.ravel(), floor,
+            coverage = 1.0 if kind == "Theta" else COUNTERFACTUAL_COVERAGE
+            claim.record(checks.inequality(ratios.ravel(), floor, coverage=coverage,
                                            name=f"{label}: lambda_min / (23) >= {floor:g} at every N (the lower side "
                                                 f"of Theta{'' if kind == 'Theta' else '; no collapse without a wide layer'})",
                                            reason="BAND_23's lower edge (the families' Theta constants) or "
@@ -394,7 +402,7 @@ def test_negative_control_theta_23_drift_detects_a_scaling_that_differs(claim):
     """The checks of test_theorem_4_1_on_architecture_families fail on a family whose lambda_min does not scale like
     (23) or (20): L = 2, d = 16 fixed while N grows, n_1 = 8N (the premise d >> N^(2/(r-0.1)) of (21) fails;
     lambda_min / (23) ~ N^-1): the Theta((23)) drift, the (20) band with its drift, and the (21) probability."""
-    ns, trials = claim.pick(CONTROL_N), claim.pick(FAMILY_TRIALS)
+    ns, trials = claim.pick(CONTROL_N), claim.pick(CONTROL_TRIALS)
     nets = [[t4.measure((CONTROL_D, 8 * n, 1),
                         nc.sample_data("gaussian", n=n, d=CONTROL_D, seed=claim.seed_for("data", n, t)),
                         seed=claim.seed_for("net", n, t)) for t in range(trials)] for n in ns]
