@@ -87,7 +87,7 @@ def _moved(base, current, fraction: float) -> list[str]:
     lines = []
     for label in old.keys() & new.keys():
         (before, tol), (after, _) = old[label], new[label]
-        shift = abs(after - before)
+        shift = 0.0 if after == before else abs(after - before)  # the same infinity (log 0 = -inf) has not moved
         if not shift <= fraction * tol:  # also catches a number that became NaN
             lines.append(f"{label} {before:.4g} -> {after:.4g} (shift {shift:.3g} > {fraction:g} x "
                          f"tolerance {tol:.3g})")

@@ -192,3 +192,14 @@ def test_end_to_end_planted_regression(pytester, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "REGRESSED  Theorem 3.2  test_claims.py::test_power_law :: y vs x [scaling]: PASS" in out
     assert "1 checks in both runs; 1 regressed, 0 missing, 1 moved" in out
+
+
+def test_the_same_infinity_has_not_moved():
+    """log min_ratio = -inf in both runs (a ratio of 0, e.g. a dead point) is no shift; inf -> finite is."""
+    from ntkcheck.compare import _moved
+
+    def band(log_min):
+        return {"kind": "band", "numbers": {"min_ratio": float(np.exp(log_min)), "max_ratio": 1.0,
+                                            "band": [0.1, 10.0], "drift_tol": 0.15}}
+    assert _moved(band(-np.inf), band(-np.inf), 0.5) == []
+    assert _moved(band(-np.inf), band(0.0), 0.5) != []
