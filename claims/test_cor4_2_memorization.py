@@ -78,6 +78,10 @@ RESTARTS = 2  # fresh inits after a stalled fit: the corollary claims that a fit
 # (calibration seeds 2200-2223), both with the bottom-eigenvector labels.
 
 
+def _restart_seeds(claim, position, trial):
+    return [claim.seed_for("restart", position, trial, i) for i in range(RESTARTS)]
+
+
 def _relative_residual(net, X, Z, restart_seeds=()):
     """||F_L - Y|| / ||Y|| for Y = LABEL_SCALE * Z after fitting Z and scaling W_L, by a fresh forward pass; when the
     fit stalls above the target, again from ReLUNet(same widths, seed) for each of ``restart_seeds``."""
@@ -100,10 +104,9 @@ def test_wide_layer_anywhere_fits_arbitrary_labels(claim):
         widths = (D,) + tuple(WIDE_FACTOR * N_POINTS if h is None else h for h in hidden) + (1,)
         for trial in range(claim.pick(TRIALS)):
             X, Z = _problem(claim, position, trial)
-            restarts = [claim.seed_for("restart", position, trial, i) for i in range(RESTARTS)]
             relative.append(_relative_residual(nc.ReLUNet(widths, init="he", seed=claim.seed_for("init", position,
                                                                                                     trial)), X, Z,
-                                               restarts))
+                                               _restart_seeds(claim, position, trial)))
     claim.record(checks.inequality(EPS_REL, np.array(relative),
                                    name=f"wide layer ({WIDE_FACTOR}N) first/middle/last: ||F_L - Y|| / ||Y|| <= "
                                         f"{EPS_REL:g}, Y Gaussian x {LABEL_SCALE:g}",
@@ -141,8 +144,7 @@ def test_wide_layer_fits_labels_along_the_bottom_eigenvector(claim):
             X, _ = _problem(claim, position, trial)
             net = nc.ReLUNet(widths, init="he", seed=claim.seed_for("init", position, trial))
             Z = np.sqrt(N_POINTS) * _bottom_eigenvector(net, X)
-            restarts = [claim.seed_for("restart", position, trial, i) for i in range(RESTARTS)]
-            relative.append(_relative_residual(net, X, Z, restarts))
+            relative.append(_relative_residual(net, X, Z, _restart_seeds(claim, position, trial)))
     claim.record(checks.inequality(EPS_REL, np.array(relative),
                                    name=f"wide layer ({WIDE_FACTOR}N) first/middle/last: ||F_L - Y|| / ||Y|| <= "
                                         f"{EPS_REL:g}, Y along the bottom eigenvector of Kbar x {LABEL_SCALE:g}",
