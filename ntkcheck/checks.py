@@ -341,7 +341,7 @@ def scaling(x, y, *, expected, tol, name, reason, alpha=ALPHA, x_name=None, y_na
 
 
 def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=ALPHA, x_name=None,
-         y_name=None) -> Record:
+         y_name=None, paired=False) -> Record:
     """A Theta(.) claim with explicit constants: quantity / predicted scale stays within ``band``.
 
     params: dict name -> (G,) positive values of each parameter at the G grid points (a parameter with
@@ -358,9 +358,15 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     ``x_name``, ``y_name``: the names of the plotted parameter and of the ratio, for the report's plot axes
     (numbers["x_name"], numbers["y_name"]); by default the first varied parameter (or "grid point") and
     the quantity read from ``name`` (see :func:`axis_names`).
+    ``paired``: the two grid points' trials are pairs (column t of both rows shares its draw, e.g. the same
+    weights with and without biases). Needs G = 2 and one varied parameter x; the drift interval is then the
+    paired t-interval of mean_t(log ratio_2t - log ratio_1t) / (log x_2 - log x_1), on T - 1 degrees of freedom
+    (the rows' shared noise cancels), while the band and its factors still read the raw ratios.
     """
     name, reason = _text(name, "name"), _text(reason, "reason")
     drift_tol, alpha = as_nonnegative_float(drift_tol, "drift_tol"), _alpha(alpha)
+    if not isinstance(paired, (bool, np.bool_)):
+        raise InvalidArgument(f"paired must be True or False, got {paired!r}")
     coverage = _coverage(coverage)
     lo, hi = _array(band, "band", ndim=1) if np.size(band) == 2 else (np.nan, np.nan)
     if not 0 < lo < hi < np.inf:
@@ -373,6 +379,10 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     if len(sizes) != 1:
         raise InvalidArgument(f"every params array must have the same length G, got lengths {sorted(sizes)}")
     ratios = _trials_matrix(ratios, "ratios", sizes.pop())
+    if paired and (ratios.shape[0] != 2 or ratios.shape[1] < 2
+                   or sum(np.ptp(v) > 0 for v in grid.values()) != 1):
+        raise InvalidArgument("paired=True needs two grid points, one varied parameter and at least 2 trials, got "
+                              f"ratios of shape {ratios.shape} and params {sorted(grid)}")
     outside = int(np.count_nonzero(~((ratios >= lo) & (ratios <= hi))))
     band_rejected, coverage_numbers, coverage_text = _rejects_coverage(outside, ratios.size, coverage, alpha)
     varied = [k for k, v in grid.items() if np.ptp(v) > 0]
@@ -387,7 +397,11 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     drift_verdicts, notes, measured_drift, undecided = [], "", [], []
     drift_power = {}
     if varied and np.all(ratios > 0):
-        fit = stats.fit_log_slopes(np.column_stack([np.log(grid[k]) for k in varied]), np.log(ratios), alpha)
+        log_ratios = np.log(ratios)
+        if paired:  # row 1 at its mean (no scatter), row 2 = that mean + the paired differences: Welch -> paired t
+            base = log_ratios[0].mean()
+            log_ratios = np.vstack([np.full(ratios.shape[1], base), base + log_ratios[1] - log_ratios[0]])
+        fit = stats.fit_log_slopes(np.column_stack([np.log(grid[k]) for k in varied]), log_ratios, alpha)
         for k, param in enumerate(varied):
             verdict_k = _equivalence(float(fit.lower[k]), float(fit.upper[k]), 0.0, drift_tol)
             needed = (_needed(fit, k, 0.0, drift_tol, ratios.shape[1])
@@ -401,7 +415,7 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
             numbers_["drift"][param] = {"slope": fit.slopes[k], "lower": fit.lower[k], "upper": fit.upper[k],
                                         "half_width": fit.half_width[k], "df": fit.df[k],
                                         "verdict": verdict_k, "trials_needed": needed}
-        numbers_["lack_of_fit_p"], numbers_["method"] = fit.lack_of_fit_p, fit.method
+        numbers_["lack_of_fit_p"], numbers_["method"] = fit.lack_of_fit_p, "paired" if paired else fit.method
     factors = _passing_factors(ratios, lo, hi, coverage, alpha)
     outside_resolution = (f"any ratio outside [{lo:.3g}, {hi:.3g}]" if coverage >= 1 else
                           f"a rate of ratios outside [{lo:.3g}, {hi:.3g}] above "

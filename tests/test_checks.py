@@ -516,3 +516,34 @@ def test_probability_shortfall_of_the_stated_size_is_detected(trials, p):
     counts = np.random.default_rng(SEED).binomial(trials, p - shortfall, size=POWER_RUNS * 10)
     verdicts = _verdicts_by_count(check, counts)
     assert np.mean([verdicts[k] is Verdict.FAIL for k in counts]) >= DETECTED
+
+
+def test_band_paired_interval_is_the_paired_t_interval():
+    """paired=True: the drift interval of two paired rows at x = 1, e is scipy's paired t-interval of the mean log
+    difference (T - 1 degrees of freedom), and it is far narrower than the unpaired one when the rows share noise."""
+    rng = np.random.default_rng(7)
+    shared = rng.normal(0.0, 0.5, 12)
+    first = np.exp(-2.0 + shared)
+    second = np.exp(-2.0 + 0.03 + shared + rng.normal(0.0, 0.02, 12))
+    rec = checks.band({"s": [1.0, math.e]}, np.vstack([first, second]), band=(1e-3, 1.0), drift_tol=0.15,
+                      paired=True, name="paired", reason="test")
+    diff = np.log(second) - np.log(first)
+    half = sps.t.ppf(1 - ALPHA / 2, 11) * diff.std(ddof=1) / math.sqrt(12)
+    drift = rec.numbers["drift"]["s"]
+    assert drift["slope"] == pytest.approx(diff.mean(), abs=1e-14)
+    assert drift["lower"] == pytest.approx(diff.mean() - half, abs=1e-13)
+    assert drift["upper"] == pytest.approx(diff.mean() + half, abs=1e-13)
+    assert drift["df"] == pytest.approx(11.0)
+    assert rec.numbers["method"] == "paired" and rec.verdict is Verdict.PASS
+    assert rec.numbers["min_ratio"] == pytest.approx(min(first.min(), second.min()))  # the band reads raw ratios
+    unpaired = checks.band({"s": [1.0, math.e]}, np.vstack([first, second]), band=(1e-3, 1.0), drift_tol=0.15,
+                           name="unpaired", reason="test")
+    assert unpaired.verdict is Verdict.INCONCLUSIVE  # the shared sd 0.5 swamps the +-0.15 margin
+
+
+@pytest.mark.parametrize("ratios, params", [(np.ones((3, 4)), {"s": [1.0, 2.0, 3.0]}),
+                                            (np.ones((2, 1)), {"s": [1.0, 2.0]}),
+                                            (np.ones((2, 4)), {"s": [1.0, 1.0]})])
+def test_band_paired_needs_two_points_one_parameter(ratios, params):
+    with pytest.raises(InvalidArgument, match="paired=True needs two grid points"):
+        checks.band(params, ratios, band=(0.5, 2.0), drift_tol=0.1, paired=True, name="n", reason="r")
