@@ -17,9 +17,9 @@ Every trial draws fresh data and fresh weights from derived seeds.
   shows is pessimistic), and Weyl's inequality itself on every trial.
 * Erratum: (16) and the sentence before it print prod_{l=1}^{L} 2/n_l, while (4) and (15) have prod_{l=1}^{L-1};
   with n_L = 1 the printed matrix is twice the normalized one, so its lambda_min sits near 2 lambda_min(K^(L)).
-* (17) as a band of lambda_min(Kbar^(L)) / (d prod n_l) with no drift in n, at L = 2 and d = 16N (its
-  d-dependence is that of Theorem 3.2, checked with the Figure 2 (left) curves); why not L >= 3 on a width grid:
-  see EQ17_DEPTH; at the width (17) asks for, n = N^4 (constant 1), L = 3 is checked (full profile).
+* (17) as a band of lambda_min(Kbar^(L)) / (d prod n_l) with no drift in n, at L = 2 (and L = 3 at full) and
+  d = 16N (its d-dependence is that of Theorem 3.2, checked with the Figure 2 (left) curves); why not L = 4: see
+  EQ17_DEPTHS; at the width (17) asks for, n = N^4 (constant 1), L = 3 is checked too (full profile).
 * Unequal hidden widths (full profile, L = 3): (n_1, n_2) = (2n, n) and (n, 2n) with the normalization 4/(n_1 n_2)
   converge at the same rate; the normalization (2/min n_l)^(L-1) must not (negative control: equal widths cannot
   tell it from prod 2/n_l).
@@ -61,16 +61,18 @@ EXPONENT_TOL = 0.1
 EQ16_BAND = (0.5, 1.5)  # printed in (16)
 EQ16_TRIALS = {"smoke": 8, "full": 24, "paper": 50}
 EQ16_WIDTH = {"smoke": 512, "full": 1024, "paper": 2048}  # the widest affordable width: (16) is a large-width statement
-# (17) at L = 2 only: for L >= 3, lambda_min of the normalized matrix still rises towards lambda_min(K^(L)) at the
-# affordable widths (measured drift in n of lambda_min(Kbar)/(d n^(L-1)): L = 3 +0.06 [0.02, 0.11], L = 4 +0.11
-# [0.01, 0.22], n in [256, 2048]), far below the width Omega(N^4) that (17) asks for.
-EQ17_DEPTH = 2
+# (17) at L = 2 (every profile) and L = 3 (full and paper). For L >= 3, lambda_min of the normalized matrix still
+# rises towards lambda_min(K^(L)) at the affordable widths (measured drift in n of lambda_min(Kbar)/(d n^(L-1)):
+# L = 3 +0.06 [0.02, 0.11], L = 4 +0.11 [0.01, 0.22], n in [256, 2048]), far below the width Omega(N^4) that (17)
+# asks for: L = 3 is checked with the suite's drift tolerance for a Theta claim, 0.15 (a missing n^(1/2) drifts by
+# 0.5), on widths from 512 where the rise is smaller. L = 4 (+0.11 with an interval reaching 0.22) is left out.
+EQ17_DEPTHS = {"smoke": (2,), "full": (2, 3), "paper": (2, 3)}
 EQ17_DIM = 256  # d = 16N; the d-dependence of (17) is that of Theorem 3.2 (see the Figure 2 (left) module)
 EQ17_WIDTHS = {"smoke": (512, 2048), "full": (512, 1024, 2048, 4096), "paper": (512, 1024, 2048, 4096, 8192, 16384)}
 EQ17_TRIALS = {"smoke": 16, "full": 24, "paper": 50}
 EQ17_BAND = (0.1, 10.0)  # Theta hides its constants: the band only catches a stray factor of n (>= 4 here)
-# A stray factor n^(+-1/2) would drift by 0.5; the measured approach to the limit is +0.02 at L = 2
-EQ17_DRIFT_TOL = 0.1
+# A stray factor n^(+-1/2) would drift by 0.5; the measured approach to the limit is +0.02 at L = 2, +0.06 at L = 3
+EQ17_DRIFT_TOL = {2: 0.1, 3: 0.15}
 # Unequal hidden widths (inventory row 1.8): L = 3, (n_1, n_2) = (2n, n) and (n, 2n), n = 64..1024, 32 trials (slope
 # half-width ~0.06). Chosen on tuning seeds: (4n, n) on n = 64..512 with 16 trials was too wide to decide (seed 0
 # -0.446 [-0.549, -0.343]); (2n, n) on n = 32..1024 with 16 trials bent at n = 32 (local exponents -0.39, -0.19 at
@@ -223,20 +225,25 @@ def test_eq16_as_printed(claim, depth):
                              reason="the band printed in (16); one width, so no drift is fitted"))
 
 
-def test_eq17_lambda_min_theta_d_times_widths(claim, depth=EQ17_DEPTH):
+def test_eq17_lambda_min_theta_d_times_widths(claim):
     """(17): lambda_min(Kbar^(L)) / (d prod_{l=1}^{L-1} n_l) stays in a band and does not drift in n; and its
     constant at the derived value lambda_min(K^(L)) / (2^(L-1) d) (by (4): (2/n)^(L-1) Kbar -> K^(L)), within the
-    band [1/2, 3/2] of (16), without drift."""
-    widths = claim.pick(EQ17_WIDTHS)
+    band [1/2, 3/2] of (16), without drift. L in EQ17_DEPTHS."""
+    for depth in claim.pick(EQ17_DEPTHS):
+        _check_eq17(claim, depth)
+
+
+def _check_eq17(claim, depth):
+    widths, drift_tol = claim.pick(EQ17_WIDTHS), EQ17_DRIFT_TOL[depth]
     pairs = [[(nc.lambda_min(kbar), nc.lambda_min(limit))
               for kbar, limit in _trials(claim, depth, n, dim=EQ17_DIM, trials=EQ17_TRIALS)] for n in widths]
     ratios = [[lam / (EQ17_DIM * n ** (depth - 1)) for lam, _ in row] for n, row in zip(widths, pairs)]
-    claim.record(checks.band({"n": widths}, ratios, band=EQ17_BAND, drift_tol=EQ17_DRIFT_TOL,
+    claim.record(checks.band({"n": widths}, ratios, band=EQ17_BAND, drift_tol=drift_tol,
                              name=f"(17), L={depth}, d={EQ17_DIM}, N={N_SAMPLES}: lambda_min(Kbar) / (d n^(L-1))",
                              reason="approach to the limit below the Omega(N^4) width of (17), see EQ17_DRIFT_TOL"))
     at_value = [[lam * 2 ** (depth - 1) / (n ** (depth - 1) * lam_limit) for lam, lam_limit in row]
                 for n, row in zip(widths, pairs)]
-    claim.record(checks.band({"n": widths}, at_value, band=EQ16_BAND, drift_tol=EQ17_DRIFT_TOL,
+    claim.record(checks.band({"n": widths}, at_value, band=EQ16_BAND, drift_tol=drift_tol,
                              name=f"(17) at its constant, L={depth}: lambda_min(Kbar) / ((n/2)^(L-1) "
                                   "lambda_min(K^(L)))",
                              reason="the derived constant lambda_min(K)/(2^(L-1) d) with the band of (16); drift as "
@@ -309,4 +316,6 @@ def test_frobenius_step_at_the_width_of_17(claim):
         claim.record(checks.band({"n": [width]}, np.array(ratios)[None, :], band=EQ17_BAND, drift_tol=0.0,
                                  name=f"(17), L=3 at n = N^4 = {width}, N = {n_points}, d = {dim}: lambda_min(Kbar) / "
                                       f"(d n^2) (hypothesis ||.||_F <= lambda_min/2 held in {held}/{depth3})",
-                                 reason="the band of EQ17_BAND; one width, so no drift is fitted"))
+                                 reason="the band of EQ17_BAND; one width (n = N^4), so no drift is fitted here: "
+                                        "(17)'s drift in n at L = 3 is fitted by test_eq17_lambda_min_theta_d_times_"
+                                        "widths (full)"))
