@@ -547,3 +547,18 @@ def test_band_paired_interval_is_the_paired_t_interval():
 def test_band_paired_needs_two_points_one_parameter(ratios, params):
     with pytest.raises(InvalidArgument, match="paired=True needs two grid points"):
         checks.band(params, ratios, band=(0.5, 2.0), drift_tol=0.1, paired=True, name="n", reason="r")
+
+
+def test_band_paired_drift_of_the_stated_size_is_detected():
+    """paired=True: a paired log difference of the stated detectable size (drift_tol + 2 h, h the paired t
+    half-width at the difference's sd) FAILs in >= 90% of runs, though the shared noise is 10x the difference's."""
+    trials, shared_sd, diff_sd, tol = 12, 0.5, 0.05, 0.15
+    stated = tol + 2 * sps.t.ppf(1 - ALPHA / 2, trials - 1) * diff_sd / math.sqrt(trials)
+    rng = np.random.default_rng(SEED)
+    fails = 0
+    for _ in range(POWER_RUNS):
+        shared = rng.normal(0.0, shared_sd, trials)
+        pair = np.exp(np.vstack([shared, shared + stated + rng.normal(0.0, diff_sd, trials)]))
+        fails += checks.band({"s": [1.0, math.e]}, pair, band=(1e-3, 1e3), drift_tol=tol, paired=True,
+                             name="r", reason="power").verdict is Verdict.FAIL
+    assert fails / POWER_RUNS >= DETECTED, fails
