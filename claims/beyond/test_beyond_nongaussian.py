@@ -37,6 +37,12 @@ T41_TRIALS = {"smoke": 12, "full": 40}
 # -2.36 (sd 0.05), uniform -2.44 (sd 0.13); N = 64: -2.89 (0.31), -2.52 (0.08), -2.78 (0.35). The Rademacher constant
 # is larger by 0.37 (N = 64) and 0.23 (N = 128), the gap shrinking with N, with a far lighter lower tail: at these N
 # the constants agree within a factor e^0.6 = 1.8 (what 12 trials decide at N = 128), not within 10%.
+# A second sweep (tuning seeds 1400, 16/16/12 trials at N = 64/128/256) gave Rademacher - Gaussian 0.32 / 0.14 / 0.07
+# and uniform - Gaussian 0.12 / 0.11 / 0.01: the gap halves per doubling of N (universality in the limit, not at
+# these N). So the suite's 0.15 cannot be asked at N = 128 (the gap is on it); at N = 256 it holds, but deciding it
+# takes ~100 trials of 0.16 s per law with the gap's own uncertainty (+-0.04) still near the edge; and coupling the
+# laws (sign or Gaussian-CDF transform of one Gaussian draw) leaves the paired sd at 0.18 (Rademacher). The
+# tolerance stays 0.6, the only beyond band record above 0.15 (closing note of issue 14).
 T41_TOL = 0.6
 T41_BAND = (1e-3, 1.0)
 T51_N = 32
