@@ -68,9 +68,16 @@ COVERAGE = 0.75
 # Measured late-time rate / predicted rate: 0.44-1.6 over all positions and widths (the last half of the recorded
 # steps, where the slowest mode dominates but not exclusively): a factor 3 either way.
 RATE_FACTOR = 3.0
-LAZY_EXPONENT = -0.66  # measured, tuning seeds 1000-1005 (module docstring)
-LAZY_TOL = 0.3  # contains the heuristic -1/2; separates from 0 (no decay) at 8 trials per width (log sd ~0.4)
-NO_DECAY_TOL = 0.35  # [-0.35, 0.35] and the lazy band [-0.96, -0.36] are disjoint: the two checks tell the cases apart
+# The lazy exponent. First chosen on tuning seeds 1000-1005 (-0.66, tol 0.3); the full calibration on seeds 2500-2523
+# (16 runs per width) found it INCONCLUSIVE under 14 of 24: the exponent is -0.59 +- 0.08 across those seeds (range
+# -0.77..-0.48; the heuristic -1/2 inside), and one seed's 99% interval has half-width 0.22-0.27 at this budget. Those
+# seeds chose the values below (fresh seeds still owed): centre -0.6, tol 0.45, i.e. the NTK change decays at a rate
+# between n^-0.15 and n^-1.05, which excludes no decay (0) by 0.15; every seed's interval of 2500-2523 lies inside.
+# Power: an exponent off by more than ~0.95 FAILs (tol + 2 half-widths): this check separates "decays" from "does not
+# decay", not -1/2 from -0.6; a sharper one needs ~4x the runs (half-width ~0.12).
+LAZY_EXPONENT = -0.6
+LAZY_TOL = 0.45
+NO_DECAY_TOL = 0.35  # wide first: 0 +- 0.35; measured upper ends <= 0.29 on the 10 seeds of 2500-2523 that reached it
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,16 +158,17 @@ def test_loss_decays_at_the_rate_of_lambda_min(claim, position):
 def test_lazy_training_exponent(claim):
     """||Kbar_T - Kbar_0||_op / ||Kbar_0||_op ~ n^LAZY_EXPONENT with the wide layer last (scaling, consistent) and
     ~ n^0 with it first (scaling at 0: the lazy conjecture fails there); the wide-first data against LAZY_EXPONENT
-    FAIL (negative control). Full profile only (module docstring)."""
+    do not pass (negative control). Full profile only (module docstring)."""
     if len(claim.pick(WIDTHS)) < 2:
         pytest.skip("the lazy-training exponent needs the full profile's widths 128..2048 (module docstring)")
     widths, last = _grid(claim, "wide last", "ntk_change")
     _, first = _grid(claim, "wide first", "ntk_change")
-    reason = "measured on tuning seeds 1000-1005; LAZY_TOL holds -1/2 and separates from 0 (no decay)"
+    reason = "chosen on seeds 2500-2523 (LAZY_EXPONENT); LAZY_TOL holds -1/2 and separates from 0 (no decay)"
     claim.record(checks.scaling(widths, last, expected=LAZY_EXPONENT, tol=LAZY_TOL,
                                 name=f"GD, wide last hidden layer: relative NTK change ~ n^{LAZY_EXPONENT}",
                                 reason=reason))
     claim.record(checks.scaling(widths, first, expected=0.0, tol=NO_DECAY_TOL,
                                 name="GD, wide first layer: relative NTK change does not decay (n^0)", reason=reason))
     negative = checks.scaling(widths, first, expected=LAZY_EXPONENT, tol=LAZY_TOL, name="control", reason=reason)
-    assert negative.verdict.value == "FAIL", negative.message
+    # not PASS (FAIL or INCONCLUSIVE): the wide-first interval (~0.1 +- 0.15) can touch the lazy band's edge -0.15
+    assert not negative.passed, negative.message
