@@ -2,11 +2,11 @@
 
 Usage: ``python tools/durations_from_claims.py CLAIMS_JSON OUT`` writes OUT in the format of pytest-split's
 ``--durations-path`` file (the format ``--store-durations`` writes), one entry per test of the claims JSON's
-``tests`` (their node ids are relative to the repository root, as pytest-split's are). The weekly paper workflow
-(.github/workflows/paper.yml) balances its shards by ``baselines/claims-paper-durations.json``, made this way from
-the paper-profile baseline: the paper profile's proportions differ from the smoke ones of ``.test_durations``
-(Section 4 is ~40% of a paper run). Calibration copies (``[claims_seed=S]``) are refused: their durations are
-per seed, not per test.
+``tests`` (their node ids are relative to the repository root, as pytest-split's are). Meant for the weekly paper
+workflow (.github/workflows/paper.yml), whose shards are balanced today by the smoke times of ``.test_durations``:
+the paper profile's proportions differ (Section 4 is ~40% of a paper run), so once a paper-profile run completes,
+its durations file (e.g. ``baselines/paper-durations.json``) can replace them via ``--durations-path``.
+Calibration copies (``[claims_seed=S]``) are refused: their durations are per seed, not per test.
 """
 from __future__ import annotations
 
