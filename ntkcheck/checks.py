@@ -379,13 +379,12 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     if len(sizes) != 1:
         raise InvalidArgument(f"every params array must have the same length G, got lengths {sorted(sizes)}")
     ratios = _trials_matrix(ratios, "ratios", sizes.pop())
-    if paired and (ratios.shape[0] != 2 or ratios.shape[1] < 2
-                   or sum(np.ptp(v) > 0 for v in grid.values()) != 1):
+    varied = [k for k, v in grid.items() if np.ptp(v) > 0]
+    if paired and (ratios.shape[0] != 2 or ratios.shape[1] < 2 or len(varied) != 1):
         raise InvalidArgument("paired=True needs two grid points, one varied parameter and at least 2 trials, got "
                               f"ratios of shape {ratios.shape} and params {sorted(grid)}")
     outside = int(np.count_nonzero(~((ratios >= lo) & (ratios <= hi))))
     band_rejected, coverage_numbers, coverage_text = _rejects_coverage(outside, ratios.size, coverage, alpha)
-    varied = [k for k, v in grid.items() if np.ptp(v) > 0]
     x_name, y_name = _axis_names(name, x_name, y_name, default_x=varied[0] if varied else "grid point")
     numbers_ = {"band": [lo, hi], "drift_tol": drift_tol, "alpha": alpha, "params": grid,
                 "x_name": x_name, "y_name": y_name,

@@ -108,18 +108,8 @@ def _thm51_ratio(claim, distribution, t):
     return nc.sigma_min(net.features(X)[1]) ** 2 / feature_scale(widths, net.betas, 1)
 
 
-_MOMENT_CACHE = {}  # (test seed, distribution, trial) -> the two ratios: the mean checks reuse the comparison's nets
-
-
 def _moment_ratios(claim, distribution, t):
     """((26) at k = 2: mean_i ||f_2(x_i)||^2 / S_2, Lemma 4.3 at k = 1: mean_i ||B_2 row i||^2 / its scale)."""
-    key = (claim.seed, distribution, t)
-    if key not in _MOMENT_CACHE:
-        _MOMENT_CACHE[key] = _moment_ratios_fresh(claim, distribution, t)
-    return _MOMENT_CACHE[key]
-
-
-def _moment_ratios_fresh(claim, distribution, t):
     X = nc.sample_data("gaussian", n=MOMENT_N, d=MOMENT_WIDTHS[0], seed=claim.seed_for("data", "moments", t))
     net = _net(claim, MOMENT_WIDTHS, distribution, "moments", t)
     features, vectors = net.features(X), net.backprop_vectors(X)
@@ -130,15 +120,17 @@ def _moment_ratios_fresh(claim, distribution, t):
 
 
 def _compare(claim, label, sample, trials, tol, band, reason):
-    gaussian = [sample(claim, "gaussian", t) for t in range(trials)]
+    """Each other law against the Gaussian (two-sample records) and the wrong-variance control; returns the samples,
+    {law: (trials,) array}, for checks on the same draws."""
+    samples = {law: np.array([sample(claim, law, t) for t in range(trials)])
+               for law in ("gaussian",) + OTHERS + ("uniform-wrong",)}
     for other in OTHERS:
-        values = [sample(claim, other, t) for t in range(trials)]
-        claim.record(two_sample(gaussian, values, labels=("gaussian", other), band=band, tol=tol, name=label,
-                                reason=reason))
-    wrong = [sample(claim, "uniform-wrong", t) for t in range(trials)]
-    negative = two_sample(gaussian, wrong, labels=("gaussian", "uniform of variance beta^2/3"), band=(1e-9, 1e9),
-                          tol=tol, name="control", reason=reason)
+        claim.record(two_sample(samples["gaussian"], samples[other], labels=("gaussian", other), band=band, tol=tol,
+                                name=label, reason=reason))
+    negative = two_sample(samples["gaussian"], samples["uniform-wrong"], labels=("gaussian", "uniform of variance "
+                          "beta^2/3"), band=(1e-9, 1e9), tol=tol, name="control", reason=reason)
     assert negative.verdict.value == "FAIL", f"negative control (wrong variance) did not fail: {negative.message}"
+    return samples
 
 
 def test_theorem4_1_constant_is_universal(claim):
@@ -160,18 +152,16 @@ def test_feature_and_backprop_means_are_universal(claim, which):
     two-sample comparison with the Gaussian as above, and each law's mean at its derived value (mean check, relative
     tolerance of MOMENT_MEANS); the wrong-variance uniform law (mean 1/9 of it) FAILs both (negative control)."""
     index = 0 if which.startswith("(26)") else 1
-    sample = lambda c, dist, t: _moment_ratios(c, dist, t)[index]  # noqa: E731
-    trials = claim.pick(MOMENT_TRIALS)
-    _compare(claim, which, sample, trials, MOMENT_TOL, BAND,
-             "a factor e^0.15 = 1.16 (MOMENT_TOL); the means are exactly universal for symmetric weights")
+    samples = _compare(claim, which, lambda c, dist, t: _moment_ratios(c, dist, t)[index], claim.pick(MOMENT_TRIALS),
+                       MOMENT_TOL, BAND, "a factor e^0.15 = 1.16 (MOMENT_TOL); the means are exactly universal for "
+                       "symmetric weights")
     expected, rtol = MOMENT_MEANS["(26)" if index == 0 else "Lemma 4.3"]
     reason = ("derived mean: each ReLU layer keeps half the second moment for any symmetric weight law; tolerance of "
               "the paper module, see MOMENT_MEANS")
-    for law in ("gaussian",) + OTHERS:
-        values = np.array([sample(claim, law, t) for t in range(trials)])  # the same draws as the comparison
-        claim.record(checks.mean_value(values / expected, expected=1.0, rtol=rtol,
+    for law in ("gaussian",) + OTHERS:  # the same draws as the comparison
+        claim.record(checks.mean_value(samples[law] / expected, expected=1.0, rtol=rtol,
                                        name=f"{which}, {law} weights: mean of quantity / scale = {expected:g} (derived)",
                                        reason=reason))
-    wrong = np.array([sample(claim, "uniform-wrong", t) for t in range(trials)])
-    negative = checks.mean_value(wrong / expected, expected=1.0, rtol=rtol, name="control", reason=reason)
+    negative = checks.mean_value(samples["uniform-wrong"] / expected, expected=1.0, rtol=rtol, name="control",
+                                 reason=reason)
     assert negative.verdict.value == "FAIL", f"negative control (wrong variance) did not fail: {negative.message}"
