@@ -30,8 +30,9 @@ Conjectures and what is measured:
     exponent over n = 128..2048 on tuning seeds 1000-1005 (6 runs per width): wide last hidden layer -0.66, checked
     at -0.66 +- 0.3 (the heuristic -1/2 inside, no decay outside); wide first and middle ~0 (no decay: the 16-wide
     layer after the wide one sees its pre-activations move by O(1) under lr ~ 1/lambda_max ~ 1/n in this
-    standard parameterization), checked at 0 +- 0.35 for the wide layer first. Full profile, base seed 0: wide last
-    -0.724 [-0.952, -0.497], wide first +0.099 [-0.128, 0.325].
+    standard parameterization), checked at 0 +- 0.35 for the wide layer first. The lazy band was re-chosen on the
+    calibration seeds 2500-2523 (-0.6 +- 0.45, LAZY_EXPONENT); both exponents use LAZY_TRIALS = 32 runs per width.
+    Full profile, base seed 0: wide last -0.625 [-0.763, -0.488], wide first +0.110 [0.001, 0.220].
     The exponent needs widths up to 2048 and ~2000 steps a net: full profile only (the smoke budget of the
     beyond modules is a few seconds).
 """
@@ -74,11 +75,18 @@ RATE_FACTOR = 3.0
 # -0.77..-0.48; the heuristic -1/2 inside), and one seed's 99% interval has half-width 0.22-0.27 at this budget. Those
 # seeds chose the values below (fresh seeds still owed): centre -0.6, tol 0.45, i.e. the NTK change decays at a rate
 # between n^-0.15 and n^-1.05, which excludes no decay (0) by 0.15; every seed's interval of 2500-2523 lies inside.
-# Power: an exponent off by more than ~0.85-1 FAILs (tol + 2 half-widths; 0.83 at base seed 0): this check
-# separates "decays" from "does not decay", not -1/2 from -0.6; a sharper one needs ~4x the runs (half-width ~0.12).
+# Power: an exponent off by more than tol + 2 half-widths FAILs (0.72 at base seed 0 with LAZY_TRIALS = 32; 0.83 at
+# 16): this check separates "decays" from "does not decay", not -1/2 from -0.6; a sharper one needs ~4x the runs.
 LAZY_EXPONENT = -0.6
 LAZY_TOL = 0.45
-NO_DECAY_TOL = 0.35  # wide first: 0 +- 0.35; measured upper ends <= 0.29 on the 10 seeds of 2500-2523 that reached it
+# Wide first: 0 +- 0.35 (tuning seeds 1000-1005). At 16 runs per width the 99% interval has half-width 0.12-0.2 and
+# the slope sits at +0.07 +- 0.055 across seeds (2500-2523 and 2600-2610), so an upper end crossed 0.35 once in 21
+# (2607: 0.209 [0.043, 0.374]). The tolerance is kept; the runs are raised instead (LAZY_TRIALS).
+NO_DECAY_TOL = 0.35
+# Runs per width for the two exponents (wide first and wide last; the first TRIALS of them are the runs the floor and
+# rate checks use). 32 at full: half-widths ~0.12 (wide first) and ~0.17 (wide last), sqrt(2) below those at 16, so
+# +0.07 + 2.33 x 0.04 (seed spread) + 0.12 stays inside 0.35 and the lazy slope's interval inside [-1.05, -0.15].
+LAZY_TRIALS = {"smoke": TRIALS["smoke"], "full": 32}  # the test runs at full only
 
 
 @functools.lru_cache(maxsize=None)
@@ -106,9 +114,9 @@ def _run(base_seed: int, position: str, width: int, trial: int) -> dict:
             "steps": int(traj.step[-1]), "converged": bool(traj.loss[-1] <= STOP_RATIO * traj.loss[0])}
 
 
-def _grid(claim, position, key):
+def _grid(claim, position, key, trials=TRIALS):
     widths = claim.pick(WIDTHS) if position != CONTROL else claim.pick(WIDTHS)[:1]
-    values = np.array([[_run(claim.base_seed, position, n, t)[key] for t in range(claim.pick(TRIALS))]
+    values = np.array([[_run(claim.base_seed, position, n, t)[key] for t in range(claim.pick(trials))]
                        for n in widths])
     return widths, values
 
@@ -162,9 +170,10 @@ def test_lazy_training_exponent(claim):
     do not pass (negative control). Full profile only (module docstring)."""
     if len(claim.pick(WIDTHS)) < 2:
         pytest.skip("the lazy-training exponent needs the full profile's widths 128..2048 (module docstring)")
-    widths, last = _grid(claim, "wide last", "ntk_change")
-    _, first = _grid(claim, "wide first", "ntk_change")
-    reason = "chosen on seeds 2500-2523 (LAZY_EXPONENT); LAZY_TOL holds -1/2 and separates from 0 (no decay)"
+    widths, last = _grid(claim, "wide last", "ntk_change", trials=LAZY_TRIALS)
+    _, first = _grid(claim, "wide first", "ntk_change", trials=LAZY_TRIALS)
+    reason = (f"chosen on seeds 2500-2523 (LAZY_EXPONENT); LAZY_TOL holds -1/2 and separates from 0 (no decay); "
+              f"{claim.pick(LAZY_TRIALS)} runs per width")
     claim.record(checks.scaling(widths, last, expected=LAZY_EXPONENT, tol=LAZY_TOL,
                                 name=f"GD, wide last hidden layer: relative NTK change ~ n^{LAZY_EXPONENT}",
                                 reason=reason))
