@@ -84,10 +84,13 @@ SETTLE = 0.0
 def interleave(candidates: dict, rounds: int) -> dict:
     """Minimum seconds per candidate over ``rounds`` turns; a candidate is a callable returning ``Reported``
     seconds (a worker's) or anything else (then it is timed here). One warm-up turn first; ``SETTLE`` seconds
-    of sleep before each call, so that the previous candidate's spinning thread pools are idle."""
+    of sleep before each call, so that the previous candidate's spinning thread pools are idle. The order rotates
+    by one each turn, so that no candidate always follows the same one (a neighbour's page cache or warm pools)."""
     best = {name: float("inf") for name in candidates}
+    names = list(candidates)
     for turn in range(rounds + 1):
-        for name, call in candidates.items():
+        for name in names[turn % len(names):] + names[:turn % len(names)]:
+            call = candidates[name]
             time.sleep(SETTLE)
             start = time.perf_counter()
             reported = call()
