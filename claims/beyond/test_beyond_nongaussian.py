@@ -11,10 +11,10 @@ and of the squared rows of B_{k+1} (Lemma 4.3) are exactly universal. The smalle
 
 Each question is a two-sample comparison (claims/beyond/_two_sample.py): the interval of the log difference
 between the constant under the other law and under the Gaussian, against +-tol, not two separate PASSes.
-Regimes: Theorem 4.1: widths (N, 8N, N/2, 1), He, d = N = 128 (where the paper's own module finds the constant
-settled); Theorem 5.1: k = 1, widths (2N, N log N log(N/0.1), 1), He, N = 32 (the paper module's regime, smaller);
-(26) at k = 2 and Lemma 4.3 at k = 1: widths (64, 128, 128, 128, 1), He, 64 Gaussian points, per-net means over
-the points. Negative control: uniform weights of the wrong variance (half-width beta_l, variance beta_l^2 / 3)
+Regimes: Theorem 4.1: widths (N, 8N, N/2, 1), He, d = N = 512, full and paper profiles (at N <= 256 the laws'
+constants still differ by 0.07-0.37 in log, a gap halving per doubling of N: T41_TOL); Theorem 5.1: k = 1, widths
+(2N, N log N log(N/0.1), 1), He, N = 32 (the paper module's regime, smaller); (26) at k = 2 and Lemma 4.3 at
+k = 1: widths (64, 128, 128, 128, 1), He, 64 Gaussian points, per-net means over the points. Negative control: uniform weights of the wrong variance (half-width beta_l, variance beta_l^2 / 3)
 move every constant by a power of 3 and are caught.
 """
 import math
@@ -31,20 +31,20 @@ from ._two_sample import two_sample
 pytestmark = pytest.mark.claim("Beyond: non-Gaussian init (Sec. 8)")
 
 OTHERS = ("rademacher", "uniform")
-T41_N = 128
-T41_TRIALS = {"smoke": 12, "full": 40}
+T41_N = 512
+T41_TRIALS = {"smoke": 0, "full": 48, "paper": 96}  # ~0.5 s a net at N = 512: full and paper profiles only
 # Measured log lambda_min / (23) (16 trials, tuning seeds 1300-1315): N = 128: Gaussian -2.59 (sd 0.20), Rademacher
 # -2.36 (sd 0.05), uniform -2.44 (sd 0.13); N = 64: -2.89 (0.31), -2.52 (0.08), -2.78 (0.35). The Rademacher constant
-# is larger by 0.37 (N = 64) and 0.23 (N = 128), the gap shrinking with N, with a far lighter lower tail: at these N
-# the constants agree within a factor e^0.6 = 1.8 (what 12 trials decide at N = 128), not within 10%.
+# is larger by 0.37 (N = 64) and 0.23 (N = 128), the gap shrinking with N, with a far lighter lower tail.
 # A second sweep (tuning seeds 1400, 16/16/12 trials at N = 64/128/256) gave Rademacher - Gaussian 0.32 / 0.14 / 0.07
 # and uniform - Gaussian 0.12 / 0.11 / 0.01: the gap halves per doubling of N (universality in the limit, not at
-# these N). 100 trials at N = 256 (tuning seeds 1401, 0.16 s a net): 0.103 +- 0.013 (Rademacher), 0.065 +- 0.016
-# (uniform). So the suite's 0.15 cannot be asked at N <= 256: the Rademacher gap sits 0.05 inside it, where 100
-# trials still give a half-width 0.035; coupling the laws (sign or Gaussian-CDF transform of one Gaussian draw)
-# leaves the paired sd at 0.18 (Rademacher, N = 128). The tolerance stays 0.6, the only beyond band record above
-# 0.15 (closing note of issue 14).
-T41_TOL = 0.6
+# small N). 100 trials at N = 256 (tuning seeds 1401): 0.103 +- 0.013 (Rademacher), 0.065 +- 0.016 (uniform), too
+# close to 0.15 to decide. At N = 512 (16 trials, tuning seeds 1402): Gaussian -2.292 (sd 0.095), Rademacher -2.229
+# (0.016), uniform -2.234 (0.044): gaps 0.063 and 0.058. So the constant is compared at N = 512 with the suite's
+# tolerance 0.15 (MOMENT_TOL): with 48 trials the Welch half-width is ~2.7 x sqrt(0.095^2 + 0.016^2) / sqrt(48) =
+# 0.038, and a gap of 0.063 (+ 2.3 standard errors 0.032 across seeds) stays inside. (Until issue 14's last session
+# this compared N = 128 at tolerance 0.6, a factor 1.8, which could not fail on the gap it measured.)
+T41_TOL = 0.15
 T41_BAND = (1e-3, 1.0)
 T51_N = 32
 T51_TRIALS = {"smoke": 40, "full": 150}  # ~3 ms a trial
@@ -134,10 +134,14 @@ def _compare(claim, label, sample, trials, tol, band, reason):
 
 
 def test_theorem4_1_constant_is_universal(claim):
-    """lambda_min(Kbar) / (23): Rademacher and uniform against Gaussian, within a factor e^T41_TOL."""
+    """lambda_min(Kbar) / (23) at N = T41_N: Rademacher and uniform against Gaussian, within a factor e^T41_TOL.
+    Full and paper profiles (48 nets a law at N = 512 decide it; at the N smoke affords, <= 256, the laws' constants
+    still differ by 0.07-0.37 in log: T41_TOL's comment)."""
+    if not claim.pick(T41_TRIALS):
+        pytest.skip("Theorem 4.1's universality is decided at N = 512 (T41_TOL): full and paper profiles")
     _compare(claim, f"Thm 4.1 (N, 8N, N/2, 1) He, N={T41_N}: lambda_min / (23)", _thm41_ratio,
              claim.pick(T41_TRIALS), T41_TOL, T41_BAND,
-             "measured gap 0.23-0.37 in log at N = 64-128 (tuning seeds 1300-1315), see T41_TOL")
+             "the suite's tolerance 0.15; gap 0.06 at N = 512 on tuning seeds 1402 (it halves per doubling of N)")
 
 
 def test_theorem5_1_constant_is_universal(claim):
