@@ -86,3 +86,15 @@ def test_malformed_name_is_an_error(tool, baseline):
     record["name"] = "regime map without brackets"
     with pytest.raises(tool.RegimeRecordError, match="not a regime-map record name"):
         tool.rows({"records": [record]})
+
+
+def test_a_note_after_the_drifts_goes_to_the_status_column(tool, baseline):
+    """The d-widest cells append their share of (20) after the drifts: parsed as a note, not as a malformed drift."""
+    record = copy.deepcopy(next(r for r in baseline["records"] if r["test"] == tool.TEST))
+    label, sep, check = record["name"].partition("]: ")
+    record["name"] = f"{label}; (20)'s lambda_min(X X^T) term >= 0.933 of (20)'s sum (r = 2) on every net{sep}{check}"
+    parsed = tool.parse_name(record["name"])
+    assert parsed["notes"] == ["(20)'s lambda_min(X X^T) term >= 0.933 of (20)'s sum (r = 2) on every net"]
+    assert set(parsed["drifts"]) == {"printed", "N-point factor"}
+    assert tool.rows({"records": [record]})[0].endswith("; (20)'s lambda_min(X X^T) term >= 0.933 of (20)'s sum "
+                                                        "(r = 2) on every net |")

@@ -10,7 +10,8 @@ Where each column comes from:
     drift in N (the local slope of log ratio against log N, 99% interval) as printed and after dividing by Lemma
     4.3's N-point factor min_i / mean_i ||B_{k+1,i}||^2: the record's name, which the test writes as
     ``regime map [<cell>; (18) holds, (19) holds, (21) fails; lambda_min/(23) = a/b/c/d at N = 64/128/256/512;
-    drift printed s [lo, hi]; drift N-point factor s [lo, hi]]: <check>``;
+    drift printed s [lo, hi]; drift N-point factor s [lo, hi]]: <check>`` (a part after the drifts that is not a
+    drift, such as the d-widest cells' share of (20)'s lambda_min(X X^T) term, goes into the status column);
   * the check, its verdict and its power: the record's verdict and ``numbers`` (instances, detectable violation
     rate);
   * the shape (d/N, the wide layer's n_k/N and position, the layers before and after it): the widths of the cell in
@@ -56,8 +57,11 @@ def parse_name(name: str) -> dict:
         if premise not in PREMISES or state not in ("holds", "fails"):
             raise RegimeRecordError(f"name: premise flags {match['flags']!r} in {name!r}")
         flags[premise] = state == "holds"
-    drifts = {}
+    drifts, notes = {}, []
     for part in match["drifts"].split("; "):
+        if not part.startswith("drift "):  # a cell's own note after the drifts (the d-widest cells' share of (20))
+            notes.append(part)
+            continue
         found = DRIFT.match(part)
         if found is None:
             raise RegimeRecordError(f"name: drift {part!r} in {name!r}")
@@ -67,7 +71,8 @@ def parse_name(name: str) -> dict:
     means = [float(m) for m in match["means"].split("/")]
     if len(ns) != len(means) or set(flags) != set(PREMISES):
         raise RegimeRecordError(f"name: {len(means)} means for {len(ns)} N, premises {sorted(flags)} in {name!r}")
-    return {"cell": match["cell"], "premises": flags, "ns": ns, "means": means, "drifts": drifts, "check": check}
+    return {"cell": match["cell"], "premises": flags, "ns": ns, "means": means, "drifts": drifts, "check": check,
+            "notes": notes}
 
 
 def _cells():
@@ -159,7 +164,7 @@ def rows(claims: dict) -> list[str]:
                    f"{flags} | {means} ({min(parsed['means']):.3g}-{max(parsed['means']):.3g}) | "
                    f"{_interval(parsed['drifts'].get('printed'))} | "
                    f"{_interval(parsed['drifts'].get('N-point factor'))} | {check} | {record['verdict']} | "
-                   f"{status(parsed, record['verdict'])} |")
+                   f"{'; '.join([status(parsed, record['verdict'])] + parsed['notes'])} |")
     return out
 
 
