@@ -419,8 +419,13 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     outside_resolution = (f"any ratio outside [{lo:.3g}, {hi:.3g}]" if coverage >= 1 else
                           f"a rate of ratios outside [{lo:.3g}, {hi:.3g}] above "
                           f"{coverage_numbers['detectable_violation_rate']:.3g}")
-    outside_resolution += (f"; a constant factor on every ratio passes the band within [{factors[0]:.3g}, "
-                           f"{factors[1]:.3g}]")
+    if factors[0] <= factors[1]:
+        outside_resolution += (f"; a constant factor on every ratio passes the band within [{factors[0]:.3g}, "
+                               f"{factors[1]:.3g}]")
+        factor_summary = f"x[{factors[0]:.2g}, {factors[1]:.2g}]"
+    else:  # c_lo > c_hi: the ratios spread wider than the band (or NaN: too few finite), no factor passes
+        outside_resolution += "; no constant factor on every ratio passes the band (the ratios spread wider)"
+        factor_summary = "no factor passes"
     if drift_power:
         resolution = "a drift exponent beyond " + ", ".join(
             f"{v:.3g} in {k}" for k, v in drift_power.items()) + "; " + outside_resolution
@@ -429,7 +434,7 @@ def band(params, ratios, *, band, drift_tol, coverage=1.0, name, reason, alpha=A
     drift_summary = f"drift > {max(drift_power.values()):.2g}, " if drift_power else ""
     power = {"drift": drift_power, "passing_factor": list(factors),
              "violation_rate": coverage_numbers["detectable_violation_rate"],
-             "summary": f"{drift_summary}x[{factors[0]:.2g}, {factors[1]:.2g}]"}
+             "summary": f"{drift_summary}{factor_summary}"}
     if band_rejected or Verdict.FAIL in drift_verdicts:
         verdict = Verdict.FAIL
     elif all(v is Verdict.PASS for v in drift_verdicts):

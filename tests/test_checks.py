@@ -358,6 +358,18 @@ def test_band_power_drift_and_passing_factors():
         assert checks.band({"N": N_GRID}, factor * values, **wide_drift).verdict is verdict, factor
 
 
+def test_band_wider_spread_than_the_band_has_no_passing_factor():
+    """Ratios spread by more than hi / lo: c_lo = lo / min > c_hi = hi / max, so no constant factor passes; the
+    record says so instead of printing an inverted range (the Sec. 1 erratum record showed x[0.33, 0.3])."""
+    values = ratios(lambda n: np.ones_like(n))
+    values[0, 0], values[-1, -1] = BAND[0] / 2, BAND[1] * 2  # spread 4 hi / lo
+    rec = _band(values)
+    low, high = rec.numbers["power"]["passing_factor"]
+    assert low == pytest.approx(2.0) and high == pytest.approx(0.5)
+    assert rec.numbers["power"]["summary"].endswith("no factor passes")
+    assert "no constant factor on every ratio passes the band" in rec.resolution
+
+
 @pytest.mark.parametrize("instances, coverage, count", [(2550, 0.999, 8), (84, 0.99, 5), (100, 0.995, 4)])
 def test_band_with_coverage_flips_at_the_rejecting_count(instances, coverage, count):
     values = np.ones(instances)
